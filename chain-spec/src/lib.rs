@@ -1,0 +1,2 @@
+//! `kiln-chain-spec`: chain specifications. Built by the service-execution issue; this crate
+//! fixes the layout.

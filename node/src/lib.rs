@@ -1,0 +1,3 @@
+//! `kiln-node`: the Kiln node library and the `kiln` command-line tool.
+
+pub mod conformance;

@@ -1,0 +1,175 @@
+//! Operand decoding (GP §A.5): registers, sign-extended immediates and pc-relative targets,
+//! read from the zero-padded code `ζ` and bounded by the instruction's skip length.
+
+use super::{Format, Opcode};
+
+/// The decoded operands of one instruction. Unused fields are zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Args {
+    /// First register operand (`r_A`), already clamped to 12.
+    pub ra: u8,
+    /// Second register operand (`r_B`).
+    pub rb: u8,
+    /// Destination of three-register and two-register (F8) instructions (`r_D`).
+    pub rd: u8,
+    /// First immediate (`ν_X`), sign-extended to 64 bits.
+    pub imm1: u64,
+    /// Second immediate (`ν_Y`), sign-extended to 64 bits.
+    pub imm2: u64,
+    /// Branch or jump target `ı + offset`, computed in ℤ (may lie outside the code).
+    pub target: i64,
+}
+
+/// The byte at `at` of `ζ = code ++ [0, 0, …]`.
+#[inline(always)]
+fn zeta(code: &[u8], at: usize) -> u8 {
+    code.get(at).copied().unwrap_or(0)
+}
+
+/// `X_len`: a little-endian `len`-byte value from `ζ[at..]`, sign-extended to 64 bits (len ≤ 4 or 8).
+#[inline]
+fn signed_imm(code: &[u8], at: usize, len: usize) -> u64 {
+    if len == 0 {
+        return 0;
+    }
+    let mut value = 0u64;
+    for i in 0..len {
+        value |= u64::from(zeta(code, at + i)) << (8 * i);
+    }
+    let shift = 64 - 8 * len as u32;
+    (((value << shift) as i64) >> shift) as u64
+}
+
+#[inline(always)]
+fn reg(nibble: u8) -> u8 {
+    nibble.min(12)
+}
+
+/// The skip length `ℓ` of the instruction at `pc`: the distance to the next set bit of
+/// `mask ++ [1, 1, …]` after `pc`, minus one, clamped to 24.
+pub fn skip_len(mask: &[u8], code_len: usize, pc: usize) -> usize {
+    for j in 0..24 {
+        let n = pc + 1 + j;
+        if n >= code_len || mask[n / 8] & (1 << (n % 8)) != 0 {
+            return j;
+        }
+    }
+    24
+}
+
+/// Decodes the operands of `op` at `pc`, given its skip length `skip`.
+pub fn decode_args(op: Opcode, code: &[u8], pc: usize, skip: usize) -> Args {
+    let b1 = zeta(code, pc + 1);
+    let lo = reg(b1 & 15);
+    let hi = reg(b1 >> 4);
+    let here = pc as i64;
+    let mut args = Args::default();
+    match op.format() {
+        Format::NoArgs => {}
+        Format::Imm => args.imm1 = signed_imm(code, pc + 1, skip.min(4)),
+        Format::RegImm64 => {
+            args.ra = lo;
+            let mut v = 0u64;
+            for i in 0..8 {
+                v |= u64::from(zeta(code, pc + 2 + i)) << (8 * i);
+            }
+            args.imm1 = v;
+        }
+        Format::ImmImm => {
+            let lx = usize::from(b1 % 8).min(4);
+            let ly = skip.saturating_sub(lx + 1).min(4);
+            args.imm1 = signed_imm(code, pc + 2, lx);
+            args.imm2 = signed_imm(code, pc + 2 + lx, ly);
+        }
+        Format::Offset => {
+            let l = skip.min(4);
+            args.target = here + signed_imm(code, pc + 1, l) as i64;
+        }
+        Format::RegImm => {
+            args.ra = lo;
+            args.imm1 = signed_imm(code, pc + 2, skip.saturating_sub(1).min(4));
+        }
+        Format::RegImmImm | Format::RegImmOffset => {
+            args.ra = lo;
+            let lx = usize::from((b1 >> 4) % 8).min(4);
+            let ly = skip.saturating_sub(lx + 1).min(4);
+            args.imm1 = signed_imm(code, pc + 2, lx);
+            let y = signed_imm(code, pc + 2 + lx, ly);
+            if op.format() == Format::RegImmOffset {
+                args.target = here + y as i64;
+            } else {
+                args.imm2 = y;
+            }
+        }
+        Format::RegReg => {
+            args.rd = lo;
+            args.ra = hi;
+        }
+        Format::RegRegImm => {
+            args.ra = lo;
+            args.rb = hi;
+            args.imm1 = signed_imm(code, pc + 2, skip.saturating_sub(1).min(4));
+        }
+        Format::RegRegOffset => {
+            args.ra = lo;
+            args.rb = hi;
+            let l = skip.saturating_sub(1).min(4);
+            args.target = here + signed_imm(code, pc + 2, l) as i64;
+        }
+        Format::RegRegImmImm => {
+            args.ra = lo;
+            args.rb = hi;
+            let b2 = zeta(code, pc + 2);
+            let lx = usize::from(b2 % 8).min(4);
+            let ly = skip.saturating_sub(lx + 2).min(4);
+            args.imm1 = signed_imm(code, pc + 3, lx);
+            args.imm2 = signed_imm(code, pc + 3 + lx, ly);
+        }
+        Format::RegRegReg => {
+            args.ra = lo;
+            args.rb = hi;
+            // PolkaVM and the JAR spec take the low nibble of byte 2; the GP text the whole byte.
+            args.rd = reg(zeta(code, pc + 2) & 15);
+        }
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn immediates_sign_extend_from_their_encoded_length() {
+        assert_eq!(signed_imm(&[0x80], 0, 1), 0xFFFF_FFFF_FFFF_FF80);
+        assert_eq!(signed_imm(&[0x7F], 0, 1), 0x7F);
+        assert_eq!(signed_imm(&[0x00, 0x80, 0x00], 0, 3), 0x8000);
+        assert_eq!(signed_imm(&[0x00, 0x00, 0x80], 0, 3), 0xFFFF_FFFF_FF80_0000);
+        assert_eq!(signed_imm(&[0xFF; 4], 0, 0), 0);
+    }
+
+    #[test]
+    fn operands_past_the_code_read_as_zero() {
+        // load_imm_64 r3 with only two immediate bytes present.
+        let code = [20, 3, 0x34, 0x12];
+        let a = decode_args(Opcode::LoadImm64, &code, 0, 3);
+        assert_eq!(a.ra, 3);
+        assert_eq!(a.imm1, 0x1234);
+    }
+
+    #[test]
+    fn register_nibbles_clamp_to_12_and_rd_uses_the_low_nibble() {
+        let code = [190, 0xFD, 0xF3];
+        let a = decode_args(Opcode::Add32, &code, 0, 2);
+        assert_eq!((a.ra, a.rb, a.rd), (12, 12, 3));
+    }
+
+    #[test]
+    fn skip_is_clamped_to_24() {
+        let code = [0u8; 40];
+        let mut mask = vec![0u8; 5];
+        mask[0] = 1;
+        assert_eq!(skip_len(&mask, 40, 0), 24);
+        assert_eq!(skip_len(&mask, 10, 0), 9);
+    }
+}

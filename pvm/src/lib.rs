@@ -1,0 +1,33 @@
+//! `kiln-pvm`: the Polkadot Virtual Machine core of Kiln.
+//!
+//! - [`blob`] and [`standard`]: the GP program formats, validated once at load;
+//! - [`isa`]: the instruction table, ISA variants and operand decoding;
+//! - [`program`]: a program decoded once into an immutable, shareable form with basic blocks,
+//!   the resolved jump table and per-block gas;
+//! - [`gas`]: the per-instruction and pipeline gas models;
+//! - [`semantics`]: one definition of every instruction's computation;
+//! - [`memory`] and [`interpreter`]: paged guest memory and the reference interpreter;
+//! - [`asm`]: a text assembler and disassembler.
+
+#![warn(missing_docs)]
+
+pub mod asm;
+pub mod blob;
+pub mod codec;
+pub mod gas;
+pub mod host_calls;
+pub mod interpreter;
+pub mod isa;
+pub mod memory;
+pub mod profile;
+pub mod program;
+pub mod semantics;
+pub mod standard;
+
+pub use blob::{BlobError, CodeBlob};
+pub use interpreter::{ExitReason, Instance, HALT_ADDRESS};
+pub use isa::{IsaVariant, Opcode};
+pub use memory::{Access, Memory, MemoryFault};
+pub use profile::{GasModel, HostCallNumbering, Profile};
+pub use program::{LoadError, Program};
+pub use standard::StandardProgram;

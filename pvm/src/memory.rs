@@ -1,0 +1,432 @@
+//! Guest memory: a 4 GiB address space with none / read / write access per 4 KiB page.
+//!
+//! The bytes live in one reserved host mapping (`PROT_NONE` until a page is first made
+//! accessible, then read-write for the host); guest accesses are checked against a per-page
+//! access table before touching it, so a bad guest address never reaches the host mapping.
+
+use std::ptr::NonNull;
+
+/// Guest page size (`Z_P`).
+pub const PAGE_SIZE: u32 = 1 << 12;
+/// Accesses to addresses below this panic instead of faulting (`Z_Z`).
+pub const LOW_GUARD: u32 = 1 << 16;
+const PAGE_COUNT: usize = 1 << 20;
+const SPACE: usize = 1 << 32;
+
+/// Access rights of a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Access {
+    /// Inaccessible.
+    None = 0,
+    /// Read-only.
+    Read = 1,
+    /// Read-write.
+    Write = 2,
+}
+
+/// The outcome of a guest access that did not succeed (GP §A.3 memory rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryFault {
+    /// The lowest bad address is below 64 KiB.
+    Panic,
+    /// Page fault at this page-aligned address.
+    PageFault(u32),
+}
+
+/// The host could not set up guest memory.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot reserve guest memory: {0}")]
+pub struct MemoryError(#[from] std::io::Error);
+
+/// One guest address space.
+pub struct Memory {
+    base: NonNull<u8>,
+    access: Box<[u8]>,
+    host_mapped: Box<[u64]>,
+}
+
+// SAFETY: the mapping is owned exclusively by this value; access goes through &self / &mut self.
+unsafe impl Send for Memory {}
+// SAFETY: shared references only read.
+unsafe impl Sync for Memory {}
+
+impl std::fmt::Debug for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pages = self.access.iter().filter(|&&a| a != 0).count();
+        f.debug_struct("Memory")
+            .field("accessible_pages", &pages)
+            .finish()
+    }
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the region mapped in `new`.
+        unsafe {
+            libc::munmap(self.base.as_ptr().cast(), SPACE);
+        }
+    }
+}
+
+#[inline(always)]
+fn page_of(addr: u32) -> usize {
+    (addr >> 12) as usize
+}
+
+impl Memory {
+    /// A fresh, entirely inaccessible address space.
+    pub fn new() -> Result<Self, MemoryError> {
+        // SAFETY: an anonymous reservation with no access; no existing memory is affected.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                SPACE,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(MemoryError(std::io::Error::last_os_error()));
+        }
+        let base = NonNull::new(ptr.cast())
+            .ok_or_else(|| MemoryError(std::io::Error::other("mmap returned a null pointer")))?;
+        Ok(Self {
+            base,
+            access: vec![0u8; PAGE_COUNT].into_boxed_slice(),
+            host_mapped: vec![0u64; PAGE_COUNT / 64].into_boxed_slice(),
+        })
+    }
+
+    #[inline(always)]
+    fn access_of(&self, page: usize) -> u8 {
+        // SAFETY: callers pass `addr >> 12` of a u32, always < PAGE_COUNT.
+        unsafe { *self.access.get_unchecked(page) }
+    }
+
+    /// The access rights of the page containing `addr`.
+    pub fn page_access(&self, addr: u32) -> Access {
+        match self.access_of(page_of(addr)) {
+            0 => Access::None,
+            1 => Access::Read,
+            _ => Access::Write,
+        }
+    }
+
+    fn is_host_mapped(&self, page: usize) -> bool {
+        self.host_mapped[page / 64] & (1 << (page % 64)) != 0
+    }
+
+    /// Makes pages `[first, first + count)` readable and writable for the host.
+    fn host_map(&mut self, first: usize, count: usize) -> Result<(), MemoryError> {
+        let mut page = first;
+        let end = first + count;
+        while page < end {
+            if self.is_host_mapped(page) {
+                page += 1;
+                continue;
+            }
+            let run_start = page;
+            while page < end && !self.is_host_mapped(page) {
+                self.host_mapped[page / 64] |= 1 << (page % 64);
+                page += 1;
+            }
+            // SAFETY: the range lies inside our reservation.
+            let rc = unsafe {
+                libc::mprotect(
+                    self.base.as_ptr().add(run_start << 12).cast(),
+                    (page - run_start) << 12,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
+            };
+            if rc != 0 {
+                return Err(MemoryError(std::io::Error::last_os_error()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the access of every page that overlaps `[addr, addr + len)` (wrapping at 2³²).
+    pub fn set_access(&mut self, addr: u32, len: u64, access: Access) -> Result<(), MemoryError> {
+        if len == 0 {
+            return Ok(());
+        }
+        let first = page_of(addr);
+        let last_byte = u64::from(addr) + len - 1;
+        let count = ((last_byte >> 12) as usize + 1 - first).min(PAGE_COUNT);
+        for i in 0..count {
+            let page = (first + i) % PAGE_COUNT;
+            if access != Access::None {
+                self.host_map(page, 1)?;
+            }
+            self.access[page] = access as u8;
+        }
+        Ok(())
+    }
+
+    /// Pages `[first, first + count)` made accessible at once (fast path for large regions).
+    pub fn set_page_range(
+        &mut self,
+        first_page: u32,
+        count: u32,
+        access: Access,
+    ) -> Result<(), MemoryError> {
+        let first = first_page as usize;
+        let end = (first + count as usize).min(PAGE_COUNT);
+        if first >= end {
+            return Ok(());
+        }
+        if access != Access::None {
+            self.host_map(first, end - first)?;
+        }
+        self.access[first..end].fill(access as u8);
+        Ok(())
+    }
+
+    /// The GP fault for an access of `len` bytes at `addr` needing `need`, if any byte fails.
+    #[cold]
+    fn check_slow(&self, addr: u32, len: u32, need: u8) -> Result<(), MemoryFault> {
+        let mut lowest: Option<u32> = None;
+        for i in 0..len {
+            let a = addr.wrapping_add(i);
+            if self.access_of(page_of(a)) < need {
+                lowest = Some(lowest.map_or(a, |l| l.min(a)));
+            }
+        }
+        self.classify(lowest)
+    }
+
+    /// Turns the lowest failing address of an access into its outcome: below 64 KiB a panic; a
+    /// write to a read-only page a panic (the vectors' rule, also PolkaVM's); else a page fault.
+    fn classify(&self, lowest: Option<u32>) -> Result<(), MemoryFault> {
+        match lowest {
+            None => Ok(()),
+            Some(a) if a < LOW_GUARD => Err(MemoryFault::Panic),
+            Some(a) if self.access_of(page_of(a)) == Access::Read as u8 => Err(MemoryFault::Panic),
+            Some(a) => Err(MemoryFault::PageFault(a & !(PAGE_SIZE - 1))),
+        }
+    }
+
+    #[inline(always)]
+    fn check(&self, addr: u32, len: u32, need: u8) -> Result<bool, MemoryFault> {
+        let end = addr.wrapping_add(len - 1);
+        if end >= addr
+            && self.access_of(page_of(addr)) >= need
+            && self.access_of(page_of(end)) >= need
+        {
+            return Ok(true); // contiguous and accessible
+        }
+        self.check_slow(addr, len, need).map(|()| false)
+    }
+
+    /// Reads `N` bytes for the guest (checked; wraps at 2³²).
+    #[inline(always)]
+    pub fn load<const N: usize>(&self, addr: u32) -> Result<[u8; N], MemoryFault> {
+        let mut out = [0u8; N];
+        if self.check(addr, N as u32, Access::Read as u8)? {
+            // SAFETY: the range is inside the reservation and its pages are host-mapped
+            // (accessible pages always are).
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    self.base.as_ptr().add(addr as usize),
+                    out.as_mut_ptr(),
+                    N,
+                );
+            }
+        } else {
+            for (i, b) in out.iter_mut().enumerate() {
+                *b = self.byte(addr.wrapping_add(i as u32));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes `N` bytes for the guest (checked; nothing is written on a fault).
+    #[inline(always)]
+    pub fn store<const N: usize>(&mut self, addr: u32, bytes: [u8; N]) -> Result<(), MemoryFault> {
+        if self.check(addr, N as u32, Access::Write as u8)? {
+            // SAFETY: as in `load`; the pages are writable.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    bytes.as_ptr(),
+                    self.base.as_ptr().add(addr as usize),
+                    N,
+                );
+            }
+        } else {
+            for (i, b) in bytes.iter().enumerate() {
+                self.set_byte(addr.wrapping_add(i as u32), *b);
+            }
+        }
+        Ok(())
+    }
+
+    /// One byte, bypassing guest access rights (zero where the host never mapped the page).
+    fn byte(&self, addr: u32) -> u8 {
+        if !self.is_host_mapped(page_of(addr)) {
+            return 0;
+        }
+        // SAFETY: host-mapped page inside the reservation.
+        unsafe { *self.base.as_ptr().add(addr as usize) }
+    }
+
+    fn set_byte(&mut self, addr: u32, value: u8) {
+        debug_assert!(self.is_host_mapped(page_of(addr)));
+        // SAFETY: only called for pages checked accessible, which are host-mapped.
+        unsafe { *self.base.as_ptr().add(addr as usize) = value }
+    }
+
+    /// Checked guest-semantics read of a byte range (as a host function reading guest memory).
+    pub fn read(&self, addr: u32, buf: &mut [u8]) -> Result<(), MemoryFault> {
+        self.check_range(addr, buf.len() as u64, Access::Read)?;
+        self.host_read(addr, buf);
+        Ok(())
+    }
+
+    /// Checked guest-semantics write of a byte range; nothing is written on a fault.
+    pub fn write(&mut self, addr: u32, data: &[u8]) -> Result<(), MemoryFault> {
+        self.check_range(addr, data.len() as u64, Access::Write)?;
+        for (i, chunk) in data.chunks(PAGE_SIZE as usize).enumerate() {
+            let at = addr.wrapping_add((i * PAGE_SIZE as usize) as u32);
+            for (j, b) in chunk.iter().enumerate() {
+                self.set_byte(at.wrapping_add(j as u32), *b);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that every byte of `[addr, addr + len)` has at least `need`.
+    pub fn check_range(&self, addr: u32, len: u64, need: Access) -> Result<(), MemoryFault> {
+        if len == 0 {
+            return Ok(());
+        }
+        let need = need as u8;
+        let mut lowest: Option<u32> = None;
+        let first = page_of(addr);
+        let pages = ((u64::from(addr & (PAGE_SIZE - 1)) + len - 1) >> 12) as usize + 1;
+        for i in 0..pages.min(PAGE_COUNT + 1) {
+            let page = (first + i) % PAGE_COUNT;
+            if self.access_of(page) < need {
+                let page_addr = (page as u32) << 12;
+                let a = if i == 0 { addr } else { page_addr };
+                lowest = Some(lowest.map_or(a, |l| l.min(a)));
+            }
+        }
+        self.classify(lowest)
+    }
+
+    /// Reads bytes ignoring access rights (inaccessible, never-mapped pages read as zero).
+    pub fn host_read(&self, addr: u32, buf: &mut [u8]) {
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = self.byte(addr.wrapping_add(i as u32));
+        }
+    }
+
+    /// Writes bytes ignoring access rights (initial data, debugger writes).
+    pub fn host_write(&mut self, addr: u32, data: &[u8]) -> Result<(), MemoryError> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let first = page_of(addr);
+        let pages =
+            ((u64::from(addr & (PAGE_SIZE - 1)) + data.len() as u64 - 1) >> 12) as usize + 1;
+        for i in 0..pages.min(PAGE_COUNT) {
+            self.host_map((first + i) % PAGE_COUNT, 1)?;
+        }
+        for (i, b) in data.iter().enumerate() {
+            self.set_byte(addr.wrapping_add(i as u32), *b);
+        }
+        Ok(())
+    }
+
+    /// Every page that is not inaccessible, as `(page address, access)`, in address order.
+    pub fn accessible_pages(&self) -> impl Iterator<Item = (u32, Access)> + '_ {
+        self.access.iter().enumerate().filter_map(|(i, &a)| {
+            let access = match a {
+                0 => return None,
+                1 => Access::Read,
+                _ => Access::Write,
+            };
+            Some(((i as u32) << 12, access))
+        })
+    }
+
+    /// GP 0.7 `sbrk`: the smallest `x ≥ heap_start` such that `[x, x + size)` is not readable
+    /// becomes writable and is returned. Returns 0 (and maps nothing) when no such range fits.
+    pub fn sbrk(&mut self, heap_start: u32, size: u64) -> u64 {
+        if size == 0 {
+            return u64::from(heap_start);
+        }
+        let pages_needed = |x: u64| ((x + size - 1) >> 12) - (x >> 12) + 1;
+        let mut x = u64::from(heap_start);
+        while x + size <= SPACE as u64 {
+            let first = (x >> 12) as usize;
+            let count = pages_needed(x) as usize;
+            match (first..first + count).rev().find(|&p| self.access[p] != 0) {
+                None => {
+                    if self
+                        .set_page_range(first as u32, count as u32, Access::Write)
+                        .is_err()
+                    {
+                        return 0;
+                    }
+                    return x;
+                }
+                Some(readable) => x = ((readable as u64) + 1) << 12,
+            }
+        }
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_report_the_lowest_bad_page() {
+        let mut m = Memory::new().unwrap();
+        m.set_access(0x20000, 4096, Access::Write).unwrap();
+        assert!(m.store(0x20000, [1u8; 8]).is_ok());
+        assert_eq!(m.load::<4>(0x20000).unwrap(), [1, 1, 1, 1]);
+        // Split access: first page fine, second page inaccessible.
+        assert_eq!(m.load::<4>(0x20FFE), Err(MemoryFault::PageFault(0x21000)));
+        assert_eq!(
+            m.store(0x20FFE, [9u8; 4]),
+            Err(MemoryFault::PageFault(0x21000))
+        );
+        // Nothing was written on the failed split store.
+        assert_eq!(m.load::<2>(0x20FFE).unwrap(), [0, 0]);
+        // Below 64 KiB: panic.
+        assert_eq!(m.load::<1>(0xFFFF), Err(MemoryFault::Panic));
+        // A read-only page rejects writes with a panic (the vectors' rule).
+        m.set_access(0x30000, 1, Access::Read).unwrap();
+        assert_eq!(m.store(0x30010, [1u8]), Err(MemoryFault::Panic));
+        assert!(m.load::<8>(0x30010).is_ok());
+    }
+
+    #[test]
+    fn wrapping_accesses_take_the_lowest_address() {
+        let mut m = Memory::new().unwrap();
+        m.set_access(0xFFFF_F000, 4096, Access::Write).unwrap();
+        // Wraps to address 0, which is below 64 KiB: panic even though the first bytes are fine.
+        assert_eq!(m.load::<4>(0xFFFF_FFFE), Err(MemoryFault::Panic));
+        m.set_access(0, 4096, Access::Write).unwrap();
+        m.store(0xFFFF_FFFE, [1, 2, 3, 4]).unwrap();
+        assert_eq!(m.load::<4>(0xFFFF_FFFE).unwrap(), [1, 2, 3, 4]);
+        let mut b = [0u8; 2];
+        m.host_read(0, &mut b);
+        assert_eq!(b, [3, 4]);
+    }
+
+    #[test]
+    fn sbrk_maps_the_first_free_range() {
+        let mut m = Memory::new().unwrap();
+        m.set_access(0x20000, 8192, Access::Write).unwrap();
+        assert_eq!(m.sbrk(0x20000, 100), 0x22000);
+        assert_eq!(m.page_access(0x22000), Access::Write);
+        assert_eq!(m.sbrk(0x20000, 0), 0x20000);
+    }
+}

@@ -1,0 +1,389 @@
+//! A decoded program: every instruction pre-decoded once, basic blocks, the resolved jump table
+//! and per-block gas costs. Immutable and shareable (`Arc<Program>`) across runs and backends.
+
+use crate::blob::{BlobError, CodeBlob};
+use crate::gas;
+use crate::isa::{decode_args, skip_len, Args, Opcode};
+use crate::profile::Profile;
+
+/// Marker for "no valid target" in resolved branch targets and jump-table entries.
+pub const INVALID_TARGET: u32 = u32::MAX;
+
+/// What stands at an instruction's pc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A valid instruction of the ISA variant.
+    Real,
+    /// A byte marked as an instruction start whose opcode the variant does not define: a trap.
+    InvalidOpcode(u8),
+    /// Execution falls through to a byte that is not an instruction start (or past the end of the
+    /// code): GP reads it as opcode 0, a trap.
+    NotAnInstruction,
+}
+
+/// One fully decoded instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Instruction {
+    /// Its offset in the code.
+    pub pc: u32,
+    /// The instruction (`Trap` for invalid opcodes and implicit traps).
+    pub op: Opcode,
+    /// Decoded operands.
+    pub args: Args,
+    /// pc of the next instruction (`pc + 1 + skip`).
+    pub next_pc: u32,
+    /// What the bytes at `pc` are.
+    pub origin: Origin,
+}
+
+/// The interpreter's compact form of one instruction (16 bytes).
+///
+/// `x` holds the first immediate (its low 32 bits; immediates other than `load_imm_64`'s are
+/// sign-extended from at most 4 bytes), `y` the second immediate, the resolved target
+/// instruction index of a branch or jump, or the high half of `load_imm_64`'s value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct Inst {
+    /// Instruction.
+    pub op: Opcode,
+    /// `r_A`.
+    pub ra: u8,
+    /// `r_B`.
+    pub rb: u8,
+    /// `r_D`.
+    pub rd: u8,
+    /// The instruction's pc.
+    pub pc: u32,
+    /// First immediate.
+    pub x: u32,
+    /// Second immediate or target index.
+    pub y: u32,
+}
+
+/// Why a program could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// The code blob is malformed.
+    #[error("malformed code blob: {0}")]
+    Blob(#[from] BlobError),
+    /// The ISA variant requires every instruction to be valid and the code to end exactly at an
+    /// instruction boundary (GP 0.8 draft).
+    #[error("code at pc {pc} is invalid for {variant}: {reason}")]
+    StrictCode {
+        /// The offending pc.
+        pc: u32,
+        /// The ISA variant.
+        variant: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+/// A program decoded for one profile.
+#[derive(Debug)]
+pub struct Program {
+    profile: Profile,
+    blob: CodeBlob,
+    insts: Vec<Inst>,
+    origins: Vec<Origin>,
+    block_cost: Vec<u64>,
+    block_starts: Vec<u32>,
+    jump_targets: Vec<u32>,
+}
+
+/// Where a run may begin: the instruction index and the gas of the block that contains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryPoint {
+    /// Index into the instruction array.
+    pub index: u32,
+    /// Cost of the containing basic block (charged at entry).
+    pub block_cost: u64,
+}
+
+impl Program {
+    /// Parses and decodes a code blob.
+    pub fn from_blob_bytes(bytes: &[u8], profile: Profile) -> Result<Self, LoadError> {
+        Self::decode(CodeBlob::parse(bytes)?, profile)
+    }
+
+    /// Decodes a parsed blob for `profile`.
+    pub fn decode(blob: CodeBlob, profile: Profile) -> Result<Self, LoadError> {
+        let code = &blob.code;
+        let table = profile.isa.table();
+        let mut decoded: Vec<Instruction> = Vec::with_capacity(code.len() / 3 + 2);
+        let mut pc = 0usize;
+        // Walk every instruction start in order; after each, record an implicit trap where
+        // execution would fall through onto a byte that is not an instruction start.
+        let mut next_start = next_set_bit(&blob.mask, code.len(), 0);
+        while let Some(start) = next_start {
+            pc = start;
+            let skip = skip_len(&blob.mask, code.len(), pc);
+            let next_pc = pc + 1 + skip;
+            let byte = code[pc];
+            let (op, origin) = match table.decode(byte) {
+                Some(op) => (op, Origin::Real),
+                None => (Opcode::Trap, Origin::InvalidOpcode(byte)),
+            };
+            let args = if origin == Origin::Real {
+                decode_args(op, code, pc, skip)
+            } else {
+                Args::default()
+            };
+            decoded.push(Instruction {
+                pc: pc as u32,
+                op,
+                args,
+                next_pc: next_pc as u32,
+                origin,
+            });
+            next_start = next_set_bit(&blob.mask, code.len(), pc + 1);
+            if next_start != Some(next_pc) {
+                decoded.push(Instruction {
+                    pc: next_pc as u32,
+                    op: Opcode::Trap,
+                    args: Args::default(),
+                    next_pc: next_pc as u32 + 1,
+                    origin: Origin::NotAnInstruction,
+                });
+            }
+        }
+        let _ = pc;
+
+        if profile.isa.requires_strict_code() {
+            check_strict(&decoded, code.len(), profile)?;
+        }
+
+        // pc → instruction index, for resolving targets.
+        let mut index_of = vec![INVALID_TARGET; code.len() + 1];
+        for (i, insn) in decoded.iter().enumerate() {
+            if let Some(slot) = index_of.get_mut(insn.pc as usize) {
+                *slot = i as u32;
+            }
+        }
+        // GP's ϖ: valid instructions at pc 0 or right after a valid terminator.
+        let is_jump_target = |i: usize| -> bool {
+            let insn = &decoded[i];
+            if insn.origin != Origin::Real {
+                return false;
+            }
+            insn.pc == 0 || {
+                let prev = &decoded[i - 1];
+                prev.origin == Origin::Real && prev.op.is_terminator() && prev.next_pc == insn.pc
+            }
+        };
+        let resolve = |target: i64| -> u32 {
+            usize::try_from(target)
+                .ok()
+                .and_then(|t| index_of.get(t).copied())
+                .filter(|&i| i != INVALID_TARGET && is_jump_target(i as usize))
+                .unwrap_or(INVALID_TARGET)
+        };
+        let jump_targets: Vec<u32> = blob
+            .jump_table
+            .iter()
+            .map(|&t| resolve(i64::from(t)))
+            .collect();
+
+        // Gas blocks: start at the first instruction and after every terminator (invalid opcodes
+        // and implicit traps included); each ends at its terminator.
+        let mut block_starts = Vec::new();
+        let mut block_cost = vec![0u64; decoded.len()];
+        let mut start = 0usize;
+        for i in 0..decoded.len() {
+            if decoded[i].op.is_terminator() {
+                block_starts.push(start as u32);
+                block_cost[start] =
+                    gas::block_cost(profile.gas, profile.isa, code, &decoded[start..=i]);
+                start = i + 1;
+            }
+        }
+        debug_assert_eq!(start, decoded.len());
+
+        let insts = decoded
+            .iter()
+            .map(|insn| {
+                let a = &insn.args;
+                let y = match insn.op {
+                    Opcode::LoadImm64 => (a.imm1 >> 32) as u32,
+                    _ if insn.op.is_terminator()
+                        && matches!(
+                            insn.op.format(),
+                            crate::isa::Format::Offset
+                                | crate::isa::Format::RegImmOffset
+                                | crate::isa::Format::RegRegOffset
+                        ) =>
+                    {
+                        resolve(a.target)
+                    }
+                    _ => a.imm2 as u32,
+                };
+                Inst {
+                    op: insn.op,
+                    ra: a.ra,
+                    rb: a.rb,
+                    rd: a.rd,
+                    pc: insn.pc,
+                    x: a.imm1 as u32,
+                    y,
+                }
+            })
+            .collect();
+        let origins = decoded.iter().map(|i| i.origin).collect();
+        Ok(Program {
+            profile,
+            blob,
+            insts,
+            origins,
+            block_cost,
+            block_starts,
+            jump_targets,
+        })
+    }
+
+    /// The profile the program was decoded for.
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    /// The parsed blob.
+    pub fn blob(&self) -> &CodeBlob {
+        &self.blob
+    }
+
+    /// The instruction bytes.
+    pub fn code(&self) -> &[u8] {
+        &self.blob.code
+    }
+
+    /// The compact instruction array (implicit traps included), in pc order.
+    pub fn insts(&self) -> &[Inst] {
+        &self.insts
+    }
+
+    /// Gas of the block starting at instruction `index` (0 if no block starts there).
+    #[inline(always)]
+    pub fn block_cost_at(&self, index: u32) -> u64 {
+        self.block_cost[index as usize]
+    }
+
+    /// The raw per-instruction block-cost array (0 where no block starts).
+    pub fn block_costs_raw(&self) -> &[u64] {
+        &self.block_cost
+    }
+
+    /// The jump table resolved to instruction indices (`INVALID_TARGET` where invalid).
+    pub fn jump_targets(&self) -> &[u32] {
+        &self.jump_targets
+    }
+
+    /// `(pc, cost)` of every basic block.
+    pub fn block_costs(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.block_starts
+            .iter()
+            .map(|&i| (self.insts[i as usize].pc, self.block_cost[i as usize]))
+    }
+
+    /// The index of the instruction at `pc`, if an instruction (or implicit trap) stands there.
+    pub fn index_of_pc(&self, pc: u32) -> Option<u32> {
+        self.insts
+            .binary_search_by_key(&pc, |i| i.pc)
+            .ok()
+            .map(|i| i as u32)
+    }
+
+    /// Where a run entered at `pc` starts, and the cost of the block containing it; `None` when
+    /// `pc` is not an instruction (executing it is a trap).
+    pub fn entry_point(&self, pc: u32) -> Option<EntryPoint> {
+        let index = self.index_of_pc(pc)?;
+        let block = match self.block_starts.binary_search(&index) {
+            Ok(b) => b,
+            Err(b) => b - 1,
+        };
+        Some(EntryPoint {
+            index,
+            block_cost: self.block_cost[self.block_starts[block] as usize],
+        })
+    }
+
+    /// The fully decoded instruction at `index`.
+    pub fn instruction(&self, index: u32) -> Instruction {
+        let inst = &self.insts[index as usize];
+        let origin = self.origins[index as usize];
+        let pc = inst.pc as usize;
+        let code = &self.blob.code;
+        if origin != Origin::Real {
+            return Instruction {
+                pc: inst.pc,
+                op: Opcode::Trap,
+                args: Args::default(),
+                next_pc: if origin == Origin::NotAnInstruction {
+                    inst.pc + 1
+                } else {
+                    (pc + 1 + skip_len(&self.blob.mask, code.len(), pc)) as u32
+                },
+                origin,
+            };
+        }
+        let skip = skip_len(&self.blob.mask, code.len(), pc);
+        Instruction {
+            pc: inst.pc,
+            op: inst.op,
+            args: decode_args(inst.op, code, pc, skip),
+            next_pc: (pc + 1 + skip) as u32,
+            origin,
+        }
+    }
+
+    /// Every decoded instruction in pc order.
+    pub fn instructions(&self) -> impl Iterator<Item = Instruction> + '_ {
+        (0..self.insts.len() as u32).map(|i| self.instruction(i))
+    }
+
+    /// Instruction indices of every block start, in order.
+    pub fn block_start_indices(&self) -> &[u32] {
+        &self.block_starts
+    }
+}
+
+/// The next set bit of `mask` at or after `from`, below `len`.
+fn next_set_bit(mask: &[u8], len: usize, from: usize) -> Option<usize> {
+    let mut n = from;
+    while n < len {
+        let byte = mask[n / 8] >> (n % 8);
+        if byte != 0 {
+            let at = n + byte.trailing_zeros() as usize;
+            return (at < len).then_some(at);
+        }
+        n = (n / 8 + 1) * 8;
+    }
+    None
+}
+
+fn check_strict(
+    decoded: &[Instruction],
+    code_len: usize,
+    profile: Profile,
+) -> Result<(), LoadError> {
+    let fail = |pc: u32, reason| LoadError::StrictCode {
+        pc,
+        variant: profile.isa.name(),
+        reason,
+    };
+    if code_len > 0 && decoded.first().map(|i| i.pc) != Some(0) {
+        return Err(fail(0, "the code does not start with an instruction"));
+    }
+    for insn in decoded {
+        match insn.origin {
+            Origin::Real => {}
+            Origin::InvalidOpcode(_) => return Err(fail(insn.pc, "invalid opcode")),
+            Origin::NotAnInstruction if insn.pc as usize == code_len => {}
+            Origin::NotAnInstruction => {
+                return Err(fail(
+                    insn.pc,
+                    "more than 24 bytes without an instruction start",
+                ))
+            }
+        }
+    }
+    Ok(())
+}

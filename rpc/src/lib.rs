@@ -1,0 +1,1 @@
+//! `kiln-rpc`: the node's JSON-RPC API. Built by the node issue; this crate fixes the layout.
