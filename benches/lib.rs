@@ -1,1 +1,157 @@
-//! Workloads shared by the benchmarks.
+//! Workloads shared by Kiln's benchmarks, as GP code blobs (GP 0.7 numbering), with the
+//! instruction counts needed to report guest instructions per second.
+
+/// A benchmark program.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    /// Short name.
+    pub name: &'static str,
+    /// GP code blob (no jump table).
+    pub blob: Vec<u8>,
+    /// Read-write pages the program needs at 0x20000.
+    pub rw_pages: u32,
+    /// Guest instructions executed per run.
+    pub instructions: u64,
+    /// Expected `r7` at halt.
+    pub expected_a0: u64,
+}
+
+/// Minimal little-endian immediate bytes that sign-extend back to `value`.
+fn imm(value: i64) -> Vec<u8> {
+    let bytes = value.to_le_bytes();
+    for len in 0..=4usize {
+        let shift = 64 - 8 * len as u32;
+        let back = if len == 0 { 0 } else { (value << shift) >> shift };
+        if back == value {
+            return bytes[..len].to_vec();
+        }
+    }
+    panic!("immediate {value} does not fit in 4 bytes");
+}
+
+/// Builds a blob from `(instruction bytes)` items; every item starts an instruction.
+fn blob(instructions: &[Vec<u8>]) -> Vec<u8> {
+    let code: Vec<u8> = instructions.concat();
+    let mut mask = vec![0u8; code.len().div_ceil(8)];
+    let mut pc = 0;
+    for insn in instructions {
+        mask[pc / 8] |= 1 << (pc % 8);
+        pc += insn.len();
+    }
+    let mut out = vec![0u8, 0u8];
+    assert!(code.len() < 128, "benchmark code must be tiny");
+    out.push(code.len() as u8);
+    out.extend_from_slice(&code);
+    out.extend_from_slice(&mask);
+    out
+}
+
+fn cat(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+/// Fibonacci: a 5-instruction loop run `iterations` times
+/// (`add_64; move_reg; move_reg; add_imm_64; branch_ne_imm`).
+pub fn fib(iterations: u32) -> Workload {
+    let head = [
+        vec![51, 0x07],                                         // load_imm r7, 0
+        vec![51, 0x08, 0x01],                                   // load_imm r8, 1
+        cat(&[&[51, 0x09], &imm(i64::from(iterations))]),       // load_imm r9, N
+        vec![1],                                                // fallthrough
+    ];
+    let body = [
+        vec![200, 0x87, 0x0A], // add_64 r10 = r7 + r8
+        vec![100, 0x87],       // move_reg r7 = r8
+        vec![100, 0xA8],       // move_reg r8 = r10
+        vec![149, 0x99, 0xFF], // add_imm_64 r9 = r9 + -1
+    ];
+    let body_len: usize = body.iter().map(Vec::len).sum();
+    let branch = cat(&[&[82, 0x09], &imm(-(body_len as i64))]); // branch_ne_imm r9, 0, loop
+    let mut insns: Vec<Vec<u8>> = head.to_vec();
+    insns.extend(body.iter().cloned());
+    insns.push(branch);
+    insns.push(vec![50, 0x00]); // jump_ind r0, 0 (halt)
+    let (mut a, mut b) = (0u64, 1u64);
+    for _ in 0..iterations {
+        let t = a.wrapping_add(b);
+        a = b;
+        b = t;
+    }
+    Workload {
+        name: "fib",
+        blob: blob(&insns),
+        rw_pages: 0,
+        instructions: 4 + 5 * u64::from(iterations) + 1,
+        expected_a0: a,
+    }
+}
+
+/// A memory loop: store, load back and accumulate over a 4 KiB ring, 8 instructions per iteration.
+pub fn memory(iterations: u32) -> Workload {
+    let head = [
+        cat(&[&[51, 0x09], &imm(i64::from(iterations))]), // load_imm r9, N
+        cat(&[&[51, 0x0C], &imm(0x20000)]),              // load_imm r12, 0x20000
+        vec![51, 0x0B],                                   // load_imm r11, 0
+        vec![51, 0x07],                                   // load_imm r7, 0
+        vec![1],                                          // fallthrough
+    ];
+    let body = [
+        vec![200, 0xCB, 0x0A],       // add_64 r10 = r11 + r12
+        vec![123, 0xA9],             // store_ind_u64 [r10 + 0] = r9
+        vec![130, 0xA8],             // load_ind_u64 r8 = [r10 + 0]
+        vec![200, 0x87, 0x07],       // add_64 r7 = r7 + r8
+        vec![149, 0xBB, 0x08],       // add_imm_64 r11 = r11 + 8
+        vec![132, 0xBB, 0xF8, 0x0F], // and_imm r11 = r11 & 0xFF8
+        vec![149, 0x99, 0xFF],       // add_imm_64 r9 = r9 + -1
+    ];
+    let body_len: usize = body.iter().map(Vec::len).sum();
+    let branch = cat(&[&[82, 0x09], &imm(-(body_len as i64))]);
+    let mut insns: Vec<Vec<u8>> = head.to_vec();
+    insns.extend(body.iter().cloned());
+    insns.push(branch);
+    insns.push(vec![50, 0x00]);
+    let expected: u64 = (1..=u64::from(iterations)).sum();
+    Workload {
+        name: "memory",
+        blob: blob(&insns),
+        rw_pages: 1,
+        instructions: 5 + 8 * u64::from(iterations) + 1,
+        expected_a0: expected,
+    }
+}
+
+/// Runs a workload on Kiln's interpreter and returns `(r7, gas used)`.
+pub fn run_kiln(workload: &Workload, program: &std::sync::Arc<kiln_pvm::Program>) -> (u64, i64) {
+    use kiln_pvm::{Access, ExitReason, Instance};
+    let mut vm = Instance::new(program.clone()).expect("guest memory");
+    if workload.rw_pages > 0 {
+        vm.memory_mut()
+            .set_access(0x20000, u64::from(workload.rw_pages) * 4096, Access::Write)
+            .expect("map");
+    }
+    vm.set_reg(0, u64::from(kiln_pvm::HALT_ADDRESS));
+    let gas = i64::MAX / 2;
+    vm.set_gas(gas);
+    vm.set_pc(0);
+    let exit = vm.run();
+    assert_eq!(exit, ExitReason::Halt, "{} did not halt", workload.name);
+    (vm.reg(7), gas - vm.gas())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn workloads_compute_the_expected_result_with_one_gas_per_instruction() {
+        for w in [fib(1000), memory(1000)] {
+            let p = Arc::new(
+                kiln_pvm::Program::from_blob_bytes(&w.blob, kiln_pvm::Profile::JAM_07).unwrap(),
+            );
+            let (a0, gas) = run_kiln(&w, &p);
+            assert_eq!(a0, w.expected_a0, "{}", w.name);
+            assert_eq!(gas as u64, w.instructions, "{}", w.name);
+        }
+    }
+}

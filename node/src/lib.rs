@@ -1,3 +1,4 @@
 //! `kiln-node`: the Kiln node library and the `kiln` command-line tool.
 
+pub mod cli;
 pub mod conformance;
