@@ -21,7 +21,11 @@ fn imm(value: i64) -> Vec<u8> {
     let bytes = value.to_le_bytes();
     for len in 0..=4usize {
         let shift = 64 - 8 * len as u32;
-        let back = if len == 0 { 0 } else { (value << shift) >> shift };
+        let back = if len == 0 {
+            0
+        } else {
+            (value << shift) >> shift
+        };
         if back == value {
             return bytes[..len].to_vec();
         }
@@ -54,10 +58,10 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
 /// (`add_64; move_reg; move_reg; add_imm_64; branch_ne_imm`).
 pub fn fib(iterations: u32) -> Workload {
     let head = [
-        vec![51, 0x07],                                         // load_imm r7, 0
-        vec![51, 0x08, 0x01],                                   // load_imm r8, 1
-        cat(&[&[51, 0x09], &imm(i64::from(iterations))]),       // load_imm r9, N
-        vec![1],                                                // fallthrough
+        vec![51, 0x07],                                   // load_imm r7, 0
+        vec![51, 0x08, 0x01],                             // load_imm r8, 1
+        cat(&[&[51, 0x09], &imm(i64::from(iterations))]), // load_imm r9, N
+        vec![1],                                          // fallthrough
     ];
     let body = [
         vec![200, 0x87, 0x0A], // add_64 r10 = r7 + r8
@@ -90,7 +94,7 @@ pub fn fib(iterations: u32) -> Workload {
 pub fn memory(iterations: u32) -> Workload {
     let head = [
         cat(&[&[51, 0x09], &imm(i64::from(iterations))]), // load_imm r9, N
-        cat(&[&[51, 0x0C], &imm(0x20000)]),              // load_imm r12, 0x20000
+        cat(&[&[51, 0x0C], &imm(0x20000)]),               // load_imm r12, 0x20000
         vec![51, 0x0B],                                   // load_imm r11, 0
         vec![51, 0x07],                                   // load_imm r7, 0
         vec![1],                                          // fallthrough
@@ -154,4 +158,60 @@ mod tests {
             assert_eq!(gas as u64, w.instructions, "{}", w.name);
         }
     }
+}
+
+/// A deterministic pseudo-random GP code blob of about `size` bytes for `isa`: valid opcodes with
+/// plausible operand lengths and a terminator every few instructions (branch targets are arbitrary,
+/// so the program is for decoding, not for running).
+pub fn synthetic_blob(size: usize, isa: kiln_pvm::IsaVariant, seed: u64) -> Vec<u8> {
+    use kiln_pvm::isa::Format;
+    let mut state = seed | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let ops: Vec<(kiln_pvm::Opcode, u8)> = kiln_pvm::Opcode::ALL
+        .iter()
+        .filter_map(|&op| isa.table().encode(op).map(|b| (op, b)))
+        .filter(|(op, _)| !matches!(op, kiln_pvm::Opcode::Trap))
+        .collect();
+    let mut code = Vec::with_capacity(size + 16);
+    let mut starts = Vec::new();
+    let mut since_terminator = 0;
+    while code.len() < size {
+        let r = next();
+        let (op, byte) = if since_terminator >= 12 + (r % 8) as usize {
+            since_terminator = 0;
+            let op = kiln_pvm::Opcode::BranchNe;
+            (op, isa.table().encode(op).unwrap())
+        } else {
+            since_terminator += 1;
+            ops[(r >> 8) as usize % ops.len()]
+        };
+        let operand_len = match op.format() {
+            Format::NoArgs => 0,
+            Format::Imm | Format::Offset => (r >> 20) as usize % 5,
+            Format::RegImm64 => 9,
+            Format::RegReg => 1,
+            Format::RegRegReg => 2,
+            _ => 1 + (r >> 20) as usize % 5,
+        };
+        starts.push(code.len());
+        code.push(byte);
+        for _ in 0..operand_len {
+            code.push((next() & 0xFF) as u8);
+        }
+    }
+    let mut mask = vec![0u8; code.len().div_ceil(8)];
+    for s in starts {
+        mask[s / 8] |= 1 << (s % 8);
+    }
+    kiln_pvm::CodeBlob {
+        jump_table: Vec::new(),
+        code,
+        mask,
+    }
+    .to_bytes()
 }

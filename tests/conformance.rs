@@ -4,7 +4,9 @@ use kiln_node::conformance::{run_paths, Backend};
 
 fn run(sub: &str, expected_at_least: usize) {
     let Some(dir) = kiln_tests::conformance_dir() else {
-        eprintln!("SKIP: ../shared/conformance is not beside the repository; conformance vectors not run");
+        eprintln!(
+            "SKIP: ../shared/conformance is not beside the repository; conformance vectors not run"
+        );
         return;
     };
     let path = dir.join(sub);

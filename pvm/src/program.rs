@@ -166,10 +166,13 @@ impl Program {
             if insn.origin != Origin::Real {
                 return false;
             }
-            insn.pc == 0 || i > 0 && {
-                let prev = &decoded[i - 1];
-                prev.origin == Origin::Real && prev.op.is_terminator() && prev.next_pc == insn.pc
-            }
+            insn.pc == 0
+                || i > 0 && {
+                    let prev = &decoded[i - 1];
+                    prev.origin == Origin::Real
+                        && prev.op.is_terminator()
+                        && prev.next_pc == insn.pc
+                }
         };
         let resolve = |target: i64| -> u32 {
             usize::try_from(target)

@@ -60,7 +60,8 @@ fn instantiate(bytes: &[u8], opts: &ExecOptions) -> Result<Instance> {
         Ok(p.instantiate(program, &opts.args, opts.pc, opts.gas)?)
     };
     let blob = || -> Result<Instance> {
-        let program = Program::from_blob_bytes(bytes, opts.profile).context("loading the code blob")?;
+        let program =
+            Program::from_blob_bytes(bytes, opts.profile).context("loading the code blob")?;
         let mut vm = Instance::new(Arc::new(program))?;
         vm.set_gas(opts.gas);
         vm.set_pc(opts.pc);
@@ -96,7 +97,11 @@ pub fn exec(path: &Path, opts: &ExecOptions, out: &mut dyn std::io::Write) -> Re
 }
 
 /// As [`exec`], on bytes already read.
-pub fn exec_bytes(bytes: &[u8], opts: &ExecOptions, out: &mut dyn std::io::Write) -> Result<ExecReport> {
+pub fn exec_bytes(
+    bytes: &[u8],
+    opts: &ExecOptions,
+    out: &mut dyn std::io::Write,
+) -> Result<ExecReport> {
     let mut vm = instantiate(bytes, opts)?;
     let program = vm.program().clone();
     let mut host_calls = 0u64;
@@ -105,14 +110,21 @@ pub fn exec_bytes(bytes: &[u8], opts: &ExecOptions, out: &mut dyn std::io::Write
         let exit = if opts.trace {
             vm.run_traced(&mut |index, gas| {
                 let insn = program.instruction(index);
-                if let Err(e) = writeln!(out, "{:>8}  gas={gas:<12} {}", insn.pc, kiln_pvm::asm::format_instruction(&insn)) {
+                if let Err(e) = writeln!(
+                    out,
+                    "{:>8}  gas={gas:<12} {}",
+                    insn.pc,
+                    kiln_pvm::asm::format_instruction(&insn)
+                ) {
                     io_error.get_or_insert(e);
                 }
             })
         } else {
             vm.run()
         };
-        let ExitReason::HostCall(id) = exit else { break exit };
+        let ExitReason::HostCall(id) = exit else {
+            break exit;
+        };
         host_calls += 1;
         if vm.gas() < BASE_GAS as i64 {
             break ExitReason::OutOfGas;

@@ -94,7 +94,7 @@ impl Instance {
             ($n:literal, $addr:expr, $dest:expr, $pc:expr, $conv:expr) => {{
                 match memory.load::<$n>($addr) {
                     Ok(bytes) => {
-                        regs[$dest] = $conv(bytes);
+                        set!($dest, $conv(bytes));
                         i += 1;
                     }
                     Err(f) => fault!(f, $pc),
@@ -124,6 +124,33 @@ impl Instance {
             }};
         }
 
+        // Register operands are clamped to 0..=12 by the decoder (`isa::args`), so they index
+        // the 16-entry register file without a check; operand fields are read inside each arm
+        // to keep the dispatch itself tiny.
+        macro_rules! get {
+            ($r:expr) => {
+                // SAFETY: decoded register indices are at most 12 < 16.
+                *unsafe { regs.get_unchecked(usize::from($r)) }
+            };
+        }
+        macro_rules! set {
+            ($r:expr, $v:expr) => {{
+                let v = $v;
+                // SAFETY: as in `get!`.
+                *unsafe { regs.get_unchecked_mut(usize::from($r)) } = v;
+            }};
+        }
+        // Immediates other than `load_imm_64`'s are sign-extended from at most 32 bits.
+        macro_rules! imm_x {
+            ($inst:ident) => {
+                $inst.x as i32 as i64 as u64
+            };
+        }
+        macro_rules! imm_y {
+            ($inst:ident) => {
+                $inst.y as i32 as i64 as u64
+            };
+        }
         let u8v = |b: [u8; 1]| u64::from(b[0]);
         let i8v = |b: [u8; 1]| b[0] as i8 as i64 as u64;
         let u16v = |b: [u8; 2]| u64::from(u16::from_le_bytes(b));
@@ -140,11 +167,6 @@ impl Instance {
             if TRACE {
                 trace(i as u32, gas);
             }
-            let a = usize::from(inst.ra & 15);
-            let b = usize::from(inst.rb & 15);
-            let d = usize::from(inst.rd & 15);
-            let x = inst.x as i32 as i64 as u64;
-            let y = inst.y as i32 as i64 as u64;
             use Opcode::*;
             match inst.op {
                 Trap => panic_at!(inst.pc),
@@ -158,403 +180,792 @@ impl Instance {
                     }
                 ),
                 LoadImm64 => {
-                    regs[a] = u64::from(inst.x) | (u64::from(inst.y) << 32);
+                    set!(inst.ra, u64::from(inst.x) | (u64::from(inst.y) << 32));
                     i += 1;
                 }
-                StoreImmU8 => store!(1, inst.x, y, inst.pc),
-                StoreImmU16 => store!(2, inst.x, y, inst.pc),
-                StoreImmU32 => store!(4, inst.x, y, inst.pc),
-                StoreImmU64 => store!(8, inst.x, y, inst.pc),
+                StoreImmU8 => store!(1, inst.x, imm_y!(inst), inst.pc),
+                StoreImmU16 => store!(2, inst.x, imm_y!(inst), inst.pc),
+                StoreImmU32 => store!(4, inst.x, imm_y!(inst), inst.pc),
+                StoreImmU64 => store!(8, inst.x, imm_y!(inst), inst.pc),
                 Jump => enter!(inst.y, inst.pc),
-                JumpInd => djump!(regs[a].wrapping_add(x) as u32, inst.pc),
+                JumpInd => djump!(get!(inst.ra).wrapping_add(imm_x!(inst)) as u32, inst.pc),
                 LoadImm => {
-                    regs[a] = x;
+                    set!(inst.ra, imm_x!(inst));
                     i += 1;
                 }
-                LoadU8 => load!(1, inst.x, a, inst.pc, u8v),
-                LoadI8 => load!(1, inst.x, a, inst.pc, i8v),
-                LoadU16 => load!(2, inst.x, a, inst.pc, u16v),
-                LoadI16 => load!(2, inst.x, a, inst.pc, i16v),
-                LoadU32 => load!(4, inst.x, a, inst.pc, u32v),
-                LoadI32 => load!(4, inst.x, a, inst.pc, i32v),
-                LoadU64 => load!(8, inst.x, a, inst.pc, u64v),
-                StoreU8 => store!(1, inst.x, regs[a], inst.pc),
-                StoreU16 => store!(2, inst.x, regs[a], inst.pc),
-                StoreU32 => store!(4, inst.x, regs[a], inst.pc),
-                StoreU64 => store!(8, inst.x, regs[a], inst.pc),
-                StoreImmIndU8 => store!(1, regs[a].wrapping_add(x) as u32, y, inst.pc),
-                StoreImmIndU16 => store!(2, regs[a].wrapping_add(x) as u32, y, inst.pc),
-                StoreImmIndU32 => store!(4, regs[a].wrapping_add(x) as u32, y, inst.pc),
-                StoreImmIndU64 => store!(8, regs[a].wrapping_add(x) as u32, y, inst.pc),
+                LoadU8 => load!(1, inst.x, inst.ra, inst.pc, u8v),
+                LoadI8 => load!(1, inst.x, inst.ra, inst.pc, i8v),
+                LoadU16 => load!(2, inst.x, inst.ra, inst.pc, u16v),
+                LoadI16 => load!(2, inst.x, inst.ra, inst.pc, i16v),
+                LoadU32 => load!(4, inst.x, inst.ra, inst.pc, u32v),
+                LoadI32 => load!(4, inst.x, inst.ra, inst.pc, i32v),
+                LoadU64 => load!(8, inst.x, inst.ra, inst.pc, u64v),
+                StoreU8 => store!(1, inst.x, get!(inst.ra), inst.pc),
+                StoreU16 => store!(2, inst.x, get!(inst.ra), inst.pc),
+                StoreU32 => store!(4, inst.x, get!(inst.ra), inst.pc),
+                StoreU64 => store!(8, inst.x, get!(inst.ra), inst.pc),
+                StoreImmIndU8 => store!(
+                    1,
+                    get!(inst.ra).wrapping_add(imm_x!(inst)) as u32,
+                    imm_y!(inst),
+                    inst.pc
+                ),
+                StoreImmIndU16 => store!(
+                    2,
+                    get!(inst.ra).wrapping_add(imm_x!(inst)) as u32,
+                    imm_y!(inst),
+                    inst.pc
+                ),
+                StoreImmIndU32 => store!(
+                    4,
+                    get!(inst.ra).wrapping_add(imm_x!(inst)) as u32,
+                    imm_y!(inst),
+                    inst.pc
+                ),
+                StoreImmIndU64 => store!(
+                    8,
+                    get!(inst.ra).wrapping_add(imm_x!(inst)) as u32,
+                    imm_y!(inst),
+                    inst.pc
+                ),
                 LoadImmJump => {
-                    regs[a] = x;
+                    set!(inst.ra, imm_x!(inst));
                     enter!(inst.y, inst.pc);
                 }
-                BranchEqImm | BranchNeImm | BranchLtUImm | BranchLeUImm | BranchGeUImm
-                | BranchGtUImm | BranchLtSImm | BranchLeSImm | BranchGeSImm | BranchGtSImm => {
-                    if sem::branch_taken(inst.op, regs[a], x) {
+                BranchEqImm => {
+                    if sem::branch_taken(BranchEqImm, get!(inst.ra), imm_x!(inst)) {
+                        enter!(inst.y, inst.pc);
+                    } else {
+                        enter!(i + 1, inst.pc);
+                    }
+                }
+                BranchNeImm => {
+                    if sem::branch_taken(BranchNeImm, get!(inst.ra), imm_x!(inst)) {
+                        enter!(inst.y, inst.pc);
+                    } else {
+                        enter!(i + 1, inst.pc);
+                    }
+                }
+                BranchLtUImm => {
+                    if sem::branch_taken(BranchLtUImm, get!(inst.ra), imm_x!(inst)) {
+                        enter!(inst.y, inst.pc);
+                    } else {
+                        enter!(i + 1, inst.pc);
+                    }
+                }
+                BranchLeUImm => {
+                    if sem::branch_taken(BranchLeUImm, get!(inst.ra), imm_x!(inst)) {
+                        enter!(inst.y, inst.pc);
+                    } else {
+                        enter!(i + 1, inst.pc);
+                    }
+                }
+                BranchGeUImm => {
+                    if sem::branch_taken(BranchGeUImm, get!(inst.ra), imm_x!(inst)) {
+                        enter!(inst.y, inst.pc);
+                    } else {
+                        enter!(i + 1, inst.pc);
+                    }
+                }
+                BranchGtUImm => {
+                    if sem::branch_taken(BranchGtUImm, get!(inst.ra), imm_x!(inst)) {
+                        enter!(inst.y, inst.pc);
+                    } else {
+                        enter!(i + 1, inst.pc);
+                    }
+                }
+                BranchLtSImm => {
+                    if sem::branch_taken(BranchLtSImm, get!(inst.ra), imm_x!(inst)) {
+                        enter!(inst.y, inst.pc);
+                    } else {
+                        enter!(i + 1, inst.pc);
+                    }
+                }
+                BranchLeSImm => {
+                    if sem::branch_taken(BranchLeSImm, get!(inst.ra), imm_x!(inst)) {
+                        enter!(inst.y, inst.pc);
+                    } else {
+                        enter!(i + 1, inst.pc);
+                    }
+                }
+                BranchGeSImm => {
+                    if sem::branch_taken(BranchGeSImm, get!(inst.ra), imm_x!(inst)) {
+                        enter!(inst.y, inst.pc);
+                    } else {
+                        enter!(i + 1, inst.pc);
+                    }
+                }
+                BranchGtSImm => {
+                    if sem::branch_taken(BranchGtSImm, get!(inst.ra), imm_x!(inst)) {
                         enter!(inst.y, inst.pc);
                     } else {
                         enter!(i + 1, inst.pc);
                     }
                 }
                 MoveReg => {
-                    regs[d] = regs[a];
+                    set!(inst.rd, get!(inst.ra));
                     i += 1;
                 }
                 Sbrk => {
-                    regs[d] = memory.sbrk(self.heap_start, regs[a]);
+                    set!(inst.rd, memory.sbrk(self.heap_start, get!(inst.ra)));
                     i += 1;
                 }
                 CountSetBits64 => {
-                    regs[d] = sem::reg2(CountSetBits64, regs[a]);
+                    set!(inst.rd, sem::reg2(CountSetBits64, get!(inst.ra)));
                     i += 1;
                 }
                 CountSetBits32 => {
-                    regs[d] = sem::reg2(CountSetBits32, regs[a]);
+                    set!(inst.rd, sem::reg2(CountSetBits32, get!(inst.ra)));
                     i += 1;
                 }
                 LeadingZeroBits64 => {
-                    regs[d] = sem::reg2(LeadingZeroBits64, regs[a]);
+                    set!(inst.rd, sem::reg2(LeadingZeroBits64, get!(inst.ra)));
                     i += 1;
                 }
                 LeadingZeroBits32 => {
-                    regs[d] = sem::reg2(LeadingZeroBits32, regs[a]);
+                    set!(inst.rd, sem::reg2(LeadingZeroBits32, get!(inst.ra)));
                     i += 1;
                 }
                 TrailingZeroBits64 => {
-                    regs[d] = sem::reg2(TrailingZeroBits64, regs[a]);
+                    set!(inst.rd, sem::reg2(TrailingZeroBits64, get!(inst.ra)));
                     i += 1;
                 }
                 TrailingZeroBits32 => {
-                    regs[d] = sem::reg2(TrailingZeroBits32, regs[a]);
+                    set!(inst.rd, sem::reg2(TrailingZeroBits32, get!(inst.ra)));
                     i += 1;
                 }
                 SignExtend8 => {
-                    regs[d] = sem::reg2(SignExtend8, regs[a]);
+                    set!(inst.rd, sem::reg2(SignExtend8, get!(inst.ra)));
                     i += 1;
                 }
                 SignExtend16 => {
-                    regs[d] = sem::reg2(SignExtend16, regs[a]);
+                    set!(inst.rd, sem::reg2(SignExtend16, get!(inst.ra)));
                     i += 1;
                 }
                 ZeroExtend16 => {
-                    regs[d] = sem::reg2(ZeroExtend16, regs[a]);
+                    set!(inst.rd, sem::reg2(ZeroExtend16, get!(inst.ra)));
                     i += 1;
                 }
                 ReverseBytes => {
-                    regs[d] = sem::reg2(ReverseBytes, regs[a]);
+                    set!(inst.rd, sem::reg2(ReverseBytes, get!(inst.ra)));
                     i += 1;
                 }
-                StoreIndU8 => store!(1, regs[b].wrapping_add(x) as u32, regs[a], inst.pc),
-                StoreIndU16 => store!(2, regs[b].wrapping_add(x) as u32, regs[a], inst.pc),
-                StoreIndU32 => store!(4, regs[b].wrapping_add(x) as u32, regs[a], inst.pc),
-                StoreIndU64 => store!(8, regs[b].wrapping_add(x) as u32, regs[a], inst.pc),
-                LoadIndU8 => load!(1, regs[b].wrapping_add(x) as u32, a, inst.pc, u8v),
-                LoadIndI8 => load!(1, regs[b].wrapping_add(x) as u32, a, inst.pc, i8v),
-                LoadIndU16 => load!(2, regs[b].wrapping_add(x) as u32, a, inst.pc, u16v),
-                LoadIndI16 => load!(2, regs[b].wrapping_add(x) as u32, a, inst.pc, i16v),
-                LoadIndU32 => load!(4, regs[b].wrapping_add(x) as u32, a, inst.pc, u32v),
-                LoadIndI32 => load!(4, regs[b].wrapping_add(x) as u32, a, inst.pc, i32v),
-                LoadIndU64 => load!(8, regs[b].wrapping_add(x) as u32, a, inst.pc, u64v),
+                StoreIndU8 => store!(
+                    1,
+                    get!(inst.rb).wrapping_add(imm_x!(inst)) as u32,
+                    get!(inst.ra),
+                    inst.pc
+                ),
+                StoreIndU16 => store!(
+                    2,
+                    get!(inst.rb).wrapping_add(imm_x!(inst)) as u32,
+                    get!(inst.ra),
+                    inst.pc
+                ),
+                StoreIndU32 => store!(
+                    4,
+                    get!(inst.rb).wrapping_add(imm_x!(inst)) as u32,
+                    get!(inst.ra),
+                    inst.pc
+                ),
+                StoreIndU64 => store!(
+                    8,
+                    get!(inst.rb).wrapping_add(imm_x!(inst)) as u32,
+                    get!(inst.ra),
+                    inst.pc
+                ),
+                LoadIndU8 => load!(
+                    1,
+                    get!(inst.rb).wrapping_add(imm_x!(inst)) as u32,
+                    inst.ra,
+                    inst.pc,
+                    u8v
+                ),
+                LoadIndI8 => load!(
+                    1,
+                    get!(inst.rb).wrapping_add(imm_x!(inst)) as u32,
+                    inst.ra,
+                    inst.pc,
+                    i8v
+                ),
+                LoadIndU16 => load!(
+                    2,
+                    get!(inst.rb).wrapping_add(imm_x!(inst)) as u32,
+                    inst.ra,
+                    inst.pc,
+                    u16v
+                ),
+                LoadIndI16 => load!(
+                    2,
+                    get!(inst.rb).wrapping_add(imm_x!(inst)) as u32,
+                    inst.ra,
+                    inst.pc,
+                    i16v
+                ),
+                LoadIndU32 => load!(
+                    4,
+                    get!(inst.rb).wrapping_add(imm_x!(inst)) as u32,
+                    inst.ra,
+                    inst.pc,
+                    u32v
+                ),
+                LoadIndI32 => load!(
+                    4,
+                    get!(inst.rb).wrapping_add(imm_x!(inst)) as u32,
+                    inst.ra,
+                    inst.pc,
+                    i32v
+                ),
+                LoadIndU64 => load!(
+                    8,
+                    get!(inst.rb).wrapping_add(imm_x!(inst)) as u32,
+                    inst.ra,
+                    inst.pc,
+                    u64v
+                ),
                 AddImm64 => {
-                    regs[a] = regs[b].wrapping_add(x);
+                    set!(inst.ra, get!(inst.rb).wrapping_add(imm_x!(inst)));
                     i += 1;
                 }
                 AddImm32 => {
-                    regs[a] = sem::reg2_imm(AddImm32, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(AddImm32, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 AndImm => {
-                    regs[a] = sem::reg2_imm(AndImm, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(AndImm, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 XorImm => {
-                    regs[a] = sem::reg2_imm(XorImm, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(XorImm, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 OrImm => {
-                    regs[a] = sem::reg2_imm(OrImm, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(OrImm, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 MulImm32 => {
-                    regs[a] = sem::reg2_imm(MulImm32, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(MulImm32, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 SetLtUImm => {
-                    regs[a] = sem::reg2_imm(SetLtUImm, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(SetLtUImm, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 SetLtSImm => {
-                    regs[a] = sem::reg2_imm(SetLtSImm, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(SetLtSImm, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 ShloLImm32 => {
-                    regs[a] = sem::reg2_imm(ShloLImm32, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(ShloLImm32, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 ShloRImm32 => {
-                    regs[a] = sem::reg2_imm(ShloRImm32, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(ShloRImm32, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 SharRImm32 => {
-                    regs[a] = sem::reg2_imm(SharRImm32, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(SharRImm32, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 NegAddImm32 => {
-                    regs[a] = sem::reg2_imm(NegAddImm32, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(NegAddImm32, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 SetGtUImm => {
-                    regs[a] = sem::reg2_imm(SetGtUImm, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(SetGtUImm, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 SetGtSImm => {
-                    regs[a] = sem::reg2_imm(SetGtSImm, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(SetGtSImm, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 ShloLImmAlt32 => {
-                    regs[a] = sem::reg2_imm(ShloLImmAlt32, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(ShloLImmAlt32, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 ShloRImmAlt32 => {
-                    regs[a] = sem::reg2_imm(ShloRImmAlt32, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(ShloRImmAlt32, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 SharRImmAlt32 => {
-                    regs[a] = sem::reg2_imm(SharRImmAlt32, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(SharRImmAlt32, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 CmovIzImm => {
-                    regs[a] = sem::reg2_imm(CmovIzImm, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(CmovIzImm, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 CmovNzImm => {
-                    regs[a] = sem::reg2_imm(CmovNzImm, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(CmovNzImm, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 MulImm64 => {
-                    regs[a] = sem::reg2_imm(MulImm64, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(MulImm64, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 ShloLImm64 => {
-                    regs[a] = sem::reg2_imm(ShloLImm64, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(ShloLImm64, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 ShloRImm64 => {
-                    regs[a] = sem::reg2_imm(ShloRImm64, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(ShloRImm64, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 SharRImm64 => {
-                    regs[a] = sem::reg2_imm(SharRImm64, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(SharRImm64, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 NegAddImm64 => {
-                    regs[a] = sem::reg2_imm(NegAddImm64, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(NegAddImm64, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 ShloLImmAlt64 => {
-                    regs[a] = sem::reg2_imm(ShloLImmAlt64, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(ShloLImmAlt64, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 ShloRImmAlt64 => {
-                    regs[a] = sem::reg2_imm(ShloRImmAlt64, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(ShloRImmAlt64, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 SharRImmAlt64 => {
-                    regs[a] = sem::reg2_imm(SharRImmAlt64, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(SharRImmAlt64, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 RotR64Imm => {
-                    regs[a] = sem::reg2_imm(RotR64Imm, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(RotR64Imm, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 RotR64ImmAlt => {
-                    regs[a] = sem::reg2_imm(RotR64ImmAlt, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(RotR64ImmAlt, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 RotR32Imm => {
-                    regs[a] = sem::reg2_imm(RotR32Imm, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(RotR32Imm, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
                 RotR32ImmAlt => {
-                    regs[a] = sem::reg2_imm(RotR32ImmAlt, regs[b], x, regs[a]);
+                    set!(
+                        inst.ra,
+                        sem::reg2_imm(RotR32ImmAlt, get!(inst.rb), imm_x!(inst), get!(inst.ra))
+                    );
                     i += 1;
                 }
-                BranchEq | BranchNe | BranchLtU | BranchLtS | BranchGeU | BranchGeS => {
-                    if sem::branch_taken(inst.op, regs[a], regs[b]) {
+                BranchEq => {
+                    if sem::branch_taken(BranchEq, get!(inst.ra), get!(inst.rb)) {
+                        enter!(inst.y, inst.pc);
+                    } else {
+                        enter!(i + 1, inst.pc);
+                    }
+                }
+                BranchNe => {
+                    if sem::branch_taken(BranchNe, get!(inst.ra), get!(inst.rb)) {
+                        enter!(inst.y, inst.pc);
+                    } else {
+                        enter!(i + 1, inst.pc);
+                    }
+                }
+                BranchLtU => {
+                    if sem::branch_taken(BranchLtU, get!(inst.ra), get!(inst.rb)) {
+                        enter!(inst.y, inst.pc);
+                    } else {
+                        enter!(i + 1, inst.pc);
+                    }
+                }
+                BranchLtS => {
+                    if sem::branch_taken(BranchLtS, get!(inst.ra), get!(inst.rb)) {
+                        enter!(inst.y, inst.pc);
+                    } else {
+                        enter!(i + 1, inst.pc);
+                    }
+                }
+                BranchGeU => {
+                    if sem::branch_taken(BranchGeU, get!(inst.ra), get!(inst.rb)) {
+                        enter!(inst.y, inst.pc);
+                    } else {
+                        enter!(i + 1, inst.pc);
+                    }
+                }
+                BranchGeS => {
+                    if sem::branch_taken(BranchGeS, get!(inst.ra), get!(inst.rb)) {
                         enter!(inst.y, inst.pc);
                     } else {
                         enter!(i + 1, inst.pc);
                     }
                 }
                 LoadImmJumpInd => {
-                    let target = regs[b].wrapping_add(y) as u32;
-                    regs[a] = x;
+                    let target = get!(inst.rb).wrapping_add(imm_y!(inst)) as u32;
+                    set!(inst.ra, imm_x!(inst));
                     djump!(target, inst.pc);
                 }
                 Add64 => {
-                    regs[d] = regs[a].wrapping_add(regs[b]);
+                    set!(inst.rd, get!(inst.ra).wrapping_add(get!(inst.rb)));
                     i += 1;
                 }
                 Add32 => {
-                    regs[d] = sem::reg3(Add32, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(Add32, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 Sub32 => {
-                    regs[d] = sem::reg3(Sub32, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(Sub32, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 Mul32 => {
-                    regs[d] = sem::reg3(Mul32, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(Mul32, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 DivU32 => {
-                    regs[d] = sem::reg3(DivU32, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(DivU32, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 DivS32 => {
-                    regs[d] = sem::reg3(DivS32, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(DivS32, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 RemU32 => {
-                    regs[d] = sem::reg3(RemU32, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(RemU32, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 RemS32 => {
-                    regs[d] = sem::reg3(RemS32, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(RemS32, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 ShloL32 => {
-                    regs[d] = sem::reg3(ShloL32, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(ShloL32, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 ShloR32 => {
-                    regs[d] = sem::reg3(ShloR32, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(ShloR32, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 SharR32 => {
-                    regs[d] = sem::reg3(SharR32, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(SharR32, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 Sub64 => {
-                    regs[d] = sem::reg3(Sub64, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(Sub64, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 Mul64 => {
-                    regs[d] = sem::reg3(Mul64, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(Mul64, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 DivU64 => {
-                    regs[d] = sem::reg3(DivU64, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(DivU64, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 DivS64 => {
-                    regs[d] = sem::reg3(DivS64, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(DivS64, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 RemU64 => {
-                    regs[d] = sem::reg3(RemU64, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(RemU64, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 RemS64 => {
-                    regs[d] = sem::reg3(RemS64, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(RemS64, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 ShloL64 => {
-                    regs[d] = sem::reg3(ShloL64, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(ShloL64, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 ShloR64 => {
-                    regs[d] = sem::reg3(ShloR64, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(ShloR64, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 SharR64 => {
-                    regs[d] = sem::reg3(SharR64, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(SharR64, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 And => {
-                    regs[d] = sem::reg3(And, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(And, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 Xor => {
-                    regs[d] = sem::reg3(Xor, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(Xor, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 Or => {
-                    regs[d] = sem::reg3(Or, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(Or, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 MulUpperSS => {
-                    regs[d] = sem::reg3(MulUpperSS, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(MulUpperSS, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 MulUpperUU => {
-                    regs[d] = sem::reg3(MulUpperUU, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(MulUpperUU, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 MulUpperSU => {
-                    regs[d] = sem::reg3(MulUpperSU, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(MulUpperSU, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 SetLtU => {
-                    regs[d] = sem::reg3(SetLtU, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(SetLtU, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 SetLtS => {
-                    regs[d] = sem::reg3(SetLtS, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(SetLtS, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 CmovIz => {
-                    regs[d] = sem::reg3(CmovIz, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(CmovIz, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 CmovNz => {
-                    regs[d] = sem::reg3(CmovNz, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(CmovNz, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 RotL64 => {
-                    regs[d] = sem::reg3(RotL64, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(RotL64, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 RotL32 => {
-                    regs[d] = sem::reg3(RotL32, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(RotL32, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 RotR64 => {
-                    regs[d] = sem::reg3(RotR64, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(RotR64, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 RotR32 => {
-                    regs[d] = sem::reg3(RotR32, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(RotR32, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 AndInv => {
-                    regs[d] = sem::reg3(AndInv, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(AndInv, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 OrInv => {
-                    regs[d] = sem::reg3(OrInv, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(OrInv, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 Xnor => {
-                    regs[d] = sem::reg3(Xnor, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(Xnor, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 Max => {
-                    regs[d] = sem::reg3(Max, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(Max, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 MaxU => {
-                    regs[d] = sem::reg3(MaxU, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(MaxU, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 Min => {
-                    regs[d] = sem::reg3(Min, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(Min, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
                 MinU => {
-                    regs[d] = sem::reg3(MinU, regs[a], regs[b], regs[d]);
+                    set!(
+                        inst.rd,
+                        sem::reg3(MinU, get!(inst.ra), get!(inst.rb), get!(inst.rd))
+                    );
                     i += 1;
                 }
             }
