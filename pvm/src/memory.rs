@@ -42,8 +42,58 @@ pub struct MemoryError(#[from] std::io::Error);
 /// One guest address space.
 pub struct Memory {
     base: NonNull<u8>,
-    access: Box<[u8]>,
+    /// One byte per guest page (an `Access`), in its own anonymous mapping so that raw pointers
+    /// to it (see [`FastPath`]) stay valid while the table is updated.
+    access: NonNull<u8>,
     host_mapped: Box<[u64]>,
+}
+
+/// Raw pointers for the interpreter's single-page fast path, hoisted out of its loop.
+///
+/// Obtained with [`Memory::fast_path`]; valid while that `Memory` is alive.
+#[derive(Clone, Copy)]
+pub struct FastPath {
+    base: *mut u8,
+    access: *const u8,
+}
+
+impl FastPath {
+    #[inline(always)]
+    fn page_ok(self, addr: u32, len: u32, need: u8) -> bool {
+        let last = addr.wrapping_add(len - 1);
+        // Same page (a wrapping access never is) and sufficient rights.
+        (addr >> 12) == (last >> 12)
+            // SAFETY: the index is below 2^20, the table's length.
+            && unsafe { *self.access.add(page_of(addr)) } >= need
+    }
+
+    /// Reads `N` bytes when they lie in one accessible page; `None` means "take the slow path"
+    /// ([`Memory::load`]), which also reports faults.
+    #[inline(always)]
+    pub fn load<const N: usize>(self, addr: u32) -> Option<[u8; N]> {
+        if !self.page_ok(addr, N as u32, Access::Read as u8) {
+            return None;
+        }
+        let mut out = [0u8; N];
+        // SAFETY: accessible pages are host-mapped and inside the reservation.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.base.add(addr as usize), out.as_mut_ptr(), N);
+        }
+        Some(out)
+    }
+
+    /// Writes `N` bytes when they lie in one writable page; `false` means "take the slow path".
+    #[inline(always)]
+    pub fn store<const N: usize>(self, addr: u32, bytes: [u8; N]) -> bool {
+        if !self.page_ok(addr, N as u32, Access::Write as u8) {
+            return false;
+        }
+        // SAFETY: as in `load`; the page is writable.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.add(addr as usize), N);
+        }
+        true
+    }
 }
 
 // SAFETY: the mapping is owned exclusively by this value; access goes through &self / &mut self.
@@ -53,7 +103,7 @@ unsafe impl Sync for Memory {}
 
 impl std::fmt::Debug for Memory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let pages = self.access.iter().filter(|&&a| a != 0).count();
+        let pages = self.access_table().iter().filter(|&&a| a != 0).count();
         f.debug_struct("Memory")
             .field("accessible_pages", &pages)
             .finish()
@@ -62,9 +112,10 @@ impl std::fmt::Debug for Memory {
 
 impl Drop for Memory {
     fn drop(&mut self) {
-        // SAFETY: unmapping exactly the region mapped in `new`.
+        // SAFETY: unmapping exactly the regions mapped in `new`.
         unsafe {
             libc::munmap(self.base.as_ptr().cast(), SPACE);
+            libc::munmap(self.access.as_ptr().cast(), PAGE_COUNT);
         }
     }
 }
@@ -74,36 +125,71 @@ fn page_of(addr: u32) -> usize {
     (addr >> 12) as usize
 }
 
+/// A private anonymous mapping of `len` bytes with `prot`, reserving no swap.
+fn anonymous_map(len: usize, prot: libc::c_int) -> Result<NonNull<u8>, MemoryError> {
+    // SAFETY: a fresh anonymous mapping; no existing memory is affected.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            prot,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(MemoryError(std::io::Error::last_os_error()));
+    }
+    NonNull::new(ptr.cast())
+        .ok_or_else(|| MemoryError(std::io::Error::other("mmap returned a null pointer")))
+}
+
 impl Memory {
     /// A fresh, entirely inaccessible address space.
     pub fn new() -> Result<Self, MemoryError> {
-        // SAFETY: an anonymous reservation with no access; no existing memory is affected.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                SPACE,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
+        let base = anonymous_map(SPACE, libc::PROT_NONE)?;
+        let access = match anonymous_map(PAGE_COUNT, libc::PROT_READ | libc::PROT_WRITE) {
+            Ok(a) => a,
+            Err(e) => {
+                // SAFETY: unmapping the reservation just made.
+                unsafe { libc::munmap(base.as_ptr().cast(), SPACE) };
+                return Err(e);
+            }
         };
-        if ptr == libc::MAP_FAILED {
-            return Err(MemoryError(std::io::Error::last_os_error()));
-        }
-        let base = NonNull::new(ptr.cast())
-            .ok_or_else(|| MemoryError(std::io::Error::other("mmap returned a null pointer")))?;
         Ok(Self {
             base,
-            access: vec![0u8; PAGE_COUNT].into_boxed_slice(),
+            access,
             host_mapped: vec![0u64; PAGE_COUNT / 64].into_boxed_slice(),
         })
     }
 
+    /// Pointers for the interpreter's fast path.
+    ///
+    /// # Safety
+    /// The returned value must not be used after this `Memory` is dropped.
+    pub unsafe fn fast_path(&self) -> FastPath {
+        FastPath {
+            base: self.base.as_ptr(),
+            access: self.access.as_ptr(),
+        }
+    }
+
+    fn access_table(&self) -> &[u8] {
+        // SAFETY: a live mapping of PAGE_COUNT bytes owned by self.
+        unsafe { std::slice::from_raw_parts(self.access.as_ptr(), PAGE_COUNT) }
+    }
+
+    fn access_table_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `access_table`, borrowed mutably through &mut self.
+        unsafe { std::slice::from_raw_parts_mut(self.access.as_ptr(), PAGE_COUNT) }
+    }
+
     #[inline(always)]
     fn access_of(&self, page: usize) -> u8 {
+        debug_assert!(page < PAGE_COUNT);
         // SAFETY: callers pass `addr >> 12` of a u32, always < PAGE_COUNT.
-        unsafe { *self.access.get_unchecked(page) }
+        unsafe { *self.access.as_ptr().add(page) }
     }
 
     /// The access rights of the page containing `addr`.
@@ -161,7 +247,7 @@ impl Memory {
             if access != Access::None {
                 self.host_map(page, 1)?;
             }
-            self.access[page] = access as u8;
+            self.access_table_mut()[page] = access as u8;
         }
         Ok(())
     }
@@ -181,7 +267,7 @@ impl Memory {
         if access != Access::None {
             self.host_map(first, end - first)?;
         }
-        self.access[first..end].fill(access as u8);
+        self.access_table_mut()[first..end].fill(access as u8);
         Ok(())
     }
 
@@ -343,14 +429,17 @@ impl Memory {
 
     /// Every page that is not inaccessible, as `(page address, access)`, in address order.
     pub fn accessible_pages(&self) -> impl Iterator<Item = (u32, Access)> + '_ {
-        self.access.iter().enumerate().filter_map(|(i, &a)| {
-            let access = match a {
-                0 => return None,
-                1 => Access::Read,
-                _ => Access::Write,
-            };
-            Some(((i as u32) << 12, access))
-        })
+        self.access_table()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &a)| {
+                let access = match a {
+                    0 => return None,
+                    1 => Access::Read,
+                    _ => Access::Write,
+                };
+                Some(((i as u32) << 12, access))
+            })
     }
 
     /// GP 0.7 `sbrk`: the smallest `x ≥ heap_start` such that `[x, x + size)` is not readable
@@ -364,7 +453,10 @@ impl Memory {
         while x + size <= SPACE as u64 {
             let first = (x >> 12) as usize;
             let count = pages_needed(x) as usize;
-            match (first..first + count).rev().find(|&p| self.access[p] != 0) {
+            match (first..first + count)
+                .rev()
+                .find(|&p| self.access_table()[p] != 0)
+            {
                 None => {
                     if self
                         .set_page_range(first as u32, count as u32, Access::Write)
