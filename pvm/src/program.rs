@@ -3,7 +3,7 @@
 
 use crate::blob::{BlobError, CodeBlob};
 use crate::gas;
-use crate::isa::{decode_args, skip_len, Args, Opcode};
+use crate::isa::{decode_args, skip_len, Args, Format, Opcode};
 use crate::profile::Profile;
 
 /// Marker for "no valid target" in resolved branch targets and jump-table entries.
@@ -110,128 +110,85 @@ impl Program {
     pub fn decode(blob: CodeBlob, profile: Profile) -> Result<Self, LoadError> {
         let code = &blob.code;
         let table = profile.isa.table();
-        let mut decoded: Vec<Instruction> = Vec::with_capacity(code.len() / 3 + 2);
-        let mut pc = 0usize;
+        let capacity = code.len() / 3 + 2;
+        let mut insts: Vec<Inst> = Vec::with_capacity(capacity);
+        let mut origins: Vec<Origin> = Vec::with_capacity(capacity);
         // Walk every instruction start in order; after each, record an implicit trap where
-        // execution would fall through onto a byte that is not an instruction start.
+        // execution would fall through onto a byte that is not an instruction start. Branches
+        // and jumps keep their raw target pc in `y` until blocks are priced.
         let mut next_start = next_set_bit(&blob.mask, code.len(), 0);
-        while let Some(start) = next_start {
-            pc = start;
+        while let Some(pc) = next_start {
             let skip = skip_len(&blob.mask, code.len(), pc);
             let next_pc = pc + 1 + skip;
             let byte = code[pc];
-            let (op, origin) = match table.decode(byte) {
-                Some(op) => (op, Origin::Real),
-                None => (Opcode::Trap, Origin::InvalidOpcode(byte)),
+            let (inst, origin) = match table.decode(byte) {
+                Some(op) => (
+                    compact(op, &decode_args(op, code, pc, skip), pc),
+                    Origin::Real,
+                ),
+                None => (trap_at(pc), Origin::InvalidOpcode(byte)),
             };
-            let args = if origin == Origin::Real {
-                decode_args(op, code, pc, skip)
+            insts.push(inst);
+            origins.push(origin);
+            // A skip below 24 stops at the next start (or the end); 24 may have been clamped.
+            next_start = if next_pc >= code.len() {
+                None
+            } else if skip < 24 {
+                Some(next_pc)
             } else {
-                Args::default()
+                next_set_bit(&blob.mask, code.len(), next_pc)
             };
-            decoded.push(Instruction {
-                pc: pc as u32,
-                op,
-                args,
-                next_pc: next_pc as u32,
-                origin,
-            });
-            next_start = next_set_bit(&blob.mask, code.len(), pc + 1);
             if next_start != Some(next_pc) {
-                decoded.push(Instruction {
-                    pc: next_pc as u32,
-                    op: Opcode::Trap,
-                    args: Args::default(),
-                    next_pc: next_pc as u32 + 1,
-                    origin: Origin::NotAnInstruction,
-                });
+                insts.push(trap_at(next_pc));
+                origins.push(Origin::NotAnInstruction);
             }
         }
-        let _ = pc;
 
         if profile.isa.requires_strict_code() {
-            check_strict(&decoded, code.len(), profile)?;
+            check_strict(&insts, &origins, code.len(), profile)?;
         }
 
-        // pc → instruction index, for resolving targets.
-        let mut index_of = vec![INVALID_TARGET; code.len() + 1];
-        for (i, insn) in decoded.iter().enumerate() {
-            if let Some(slot) = index_of.get_mut(insn.pc as usize) {
-                *slot = i as u32;
+        // Gas blocks: start at the first instruction and after every terminator (invalid opcodes
+        // and implicit traps included); each ends at its terminator.
+        let mut pricer = gas::BlockPricer::new(profile.gas, profile.isa);
+        let mut block_starts = Vec::new();
+        let mut block_cost = vec![0u64; insts.len()];
+        let mut start = 0usize;
+        for i in 0..insts.len() {
+            if insts[i].op.is_terminator() {
+                block_starts.push(start as u32);
+                block_cost[start] = pricer.block_cost_of_insts(code, &insts, start, i);
+                start = i + 1;
             }
         }
-        // GP's ϖ: valid instructions at pc 0 or right after a valid terminator.
-        let is_jump_target = |i: usize| -> bool {
-            let insn = &decoded[i];
-            if insn.origin != Origin::Real {
-                return false;
-            }
-            insn.pc == 0
-                || i > 0 && {
-                    let prev = &decoded[i - 1];
-                    prev.origin == Origin::Real
-                        && prev.op.is_terminator()
-                        && prev.next_pc == insn.pc
-                }
+        debug_assert_eq!(start, insts.len());
+
+        // GP's ϖ: valid instructions at pc 0 or right after a valid terminator. (A valid
+        // instruction right after another one is its fall-through successor: otherwise an
+        // implicit trap would stand between them.)
+        let is_jump_target = |insts: &[Inst], i: usize| -> bool {
+            origins[i] == Origin::Real
+                && (insts[i].pc == 0
+                    || i > 0 && origins[i - 1] == Origin::Real && insts[i - 1].op.is_terminator())
         };
-        let resolve = |target: i64| -> u32 {
-            usize::try_from(target)
+        let resolve = |insts: &[Inst], target: u32| -> u32 {
+            insts
+                .binary_search_by_key(&target, |i| i.pc)
                 .ok()
-                .and_then(|t| index_of.get(t).copied())
-                .filter(|&i| i != INVALID_TARGET && is_jump_target(i as usize))
-                .unwrap_or(INVALID_TARGET)
+                .filter(|&i| is_jump_target(insts, i))
+                .map_or(INVALID_TARGET, |i| i as u32)
         };
         let jump_targets: Vec<u32> = blob
             .jump_table
             .iter()
-            .map(|&t| resolve(i64::from(t)))
+            .map(|&t| resolve(&insts, t))
             .collect();
-
-        // Gas blocks: start at the first instruction and after every terminator (invalid opcodes
-        // and implicit traps included); each ends at its terminator.
-        let mut block_starts = Vec::new();
-        let mut block_cost = vec![0u64; decoded.len()];
-        let mut start = 0usize;
-        for i in 0..decoded.len() {
-            if decoded[i].op.is_terminator() {
-                block_starts.push(start as u32);
-                block_cost[start] =
-                    gas::block_cost(profile.gas, profile.isa, code, &decoded[start..=i]);
-                start = i + 1;
+        for i in 0..insts.len() {
+            if has_target(insts[i].op) {
+                let target = resolve(&insts, insts[i].y);
+                insts[i].y = target;
             }
         }
-        debug_assert_eq!(start, decoded.len());
-
-        let insts = decoded
-            .iter()
-            .map(|insn| {
-                let a = &insn.args;
-                let y = match insn.op {
-                    Opcode::LoadImm64 => (a.imm1 >> 32) as u32,
-                    _ if insn.op.is_terminator()
-                        && matches!(
-                            insn.op.format(),
-                            crate::isa::Format::Offset
-                                | crate::isa::Format::RegImmOffset
-                                | crate::isa::Format::RegRegOffset
-                        ) =>
-                    {
-                        resolve(a.target)
-                    }
-                    _ => a.imm2 as u32,
-                };
-                Inst {
-                    op: insn.op,
-                    ra: a.ra,
-                    rb: a.rb,
-                    rd: a.rd,
-                    pc: insn.pc,
-                    x: a.imm1 as u32,
-                    y,
-                }
-            })
-            .collect();
-        let origins = decoded.iter().map(|i| i.origin).collect();
         Ok(Program {
             profile,
             blob,
@@ -348,6 +305,46 @@ impl Program {
     }
 }
 
+/// Whether `op` carries a pc-relative target (resolved into `Inst::y`).
+fn has_target(op: Opcode) -> bool {
+    matches!(
+        op.format(),
+        Format::Offset | Format::RegImmOffset | Format::RegRegOffset
+    )
+}
+
+/// The compact form of a decoded instruction; targets stay raw pcs (`u32::MAX` if out of range).
+fn compact(op: Opcode, a: &Args, pc: usize) -> Inst {
+    let y = if op == Opcode::LoadImm64 {
+        (a.imm1 >> 32) as u32
+    } else if has_target(op) {
+        u32::try_from(a.target).unwrap_or(u32::MAX)
+    } else {
+        a.imm2 as u32
+    };
+    Inst {
+        op,
+        ra: a.ra,
+        rb: a.rb,
+        rd: a.rd,
+        pc: pc as u32,
+        x: a.imm1 as u32,
+        y,
+    }
+}
+
+fn trap_at(pc: usize) -> Inst {
+    Inst {
+        op: Opcode::Trap,
+        ra: 0,
+        rb: 0,
+        rd: 0,
+        pc: pc as u32,
+        x: 0,
+        y: 0,
+    }
+}
+
 /// The next set bit of `mask` at or after `from`, below `len`.
 fn next_set_bit(mask: &[u8], len: usize, from: usize) -> Option<usize> {
     let mut n = from;
@@ -363,7 +360,8 @@ fn next_set_bit(mask: &[u8], len: usize, from: usize) -> Option<usize> {
 }
 
 fn check_strict(
-    decoded: &[Instruction],
+    insts: &[Inst],
+    origins: &[Origin],
     code_len: usize,
     profile: Profile,
 ) -> Result<(), LoadError> {
@@ -372,11 +370,11 @@ fn check_strict(
         variant: profile.isa.name(),
         reason,
     };
-    if code_len > 0 && decoded.first().map(|i| i.pc) != Some(0) {
+    if code_len > 0 && insts.first().map(|i| i.pc) != Some(0) {
         return Err(fail(0, "the code does not start with an instruction"));
     }
-    for insn in decoded {
-        match insn.origin {
+    for (insn, origin) in insts.iter().zip(origins) {
+        match *origin {
             Origin::Real => {}
             Origin::InvalidOpcode(_) => return Err(fail(insn.pc, "invalid opcode")),
             Origin::NotAnInstruction if insn.pc as usize == code_len => {}

@@ -2,18 +2,98 @@
 
 mod pipeline;
 
-pub use pipeline::{simulate_block, PipelineTrace};
+pub use pipeline::{simulate_block, PipelineTrace, Simulator};
 
 use crate::isa::{IsaVariant, Opcode};
 use crate::profile::GasModel;
-use crate::program::Instruction;
+use crate::program::{Inst, Instruction};
 
-/// The cost of one basic block, given its instructions from its start through its terminator.
-/// `code` is the raw instruction bytes (the pipeline model looks at branch successors' opcodes).
-pub fn block_cost(model: GasModel, isa: IsaVariant, code: &[u8], block: &[Instruction]) -> u64 {
-    match model {
-        GasModel::PerInstruction => block.len() as u64,
-        GasModel::Pipeline => simulate_block(isa, code, block, None),
+/// What the gas models need to know about one instruction of a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GasInsn {
+    /// The instruction.
+    pub op: Opcode,
+    /// `r_A`.
+    pub ra: u8,
+    /// `r_B`.
+    pub rb: u8,
+    /// `r_D`.
+    pub rd: u8,
+    /// Branch target pc (meaningful for branches and jumps).
+    pub target: i64,
+    /// pc of the fall-through successor.
+    pub next_pc: u32,
+}
+
+impl From<&Instruction> for GasInsn {
+    fn from(i: &Instruction) -> Self {
+        GasInsn {
+            op: i.op,
+            ra: i.args.ra,
+            rb: i.args.rb,
+            rd: i.args.rd,
+            target: i.args.target,
+            next_pc: i.next_pc,
+        }
+    }
+}
+
+/// Prices basic blocks under one gas model, reusing its buffers from block to block.
+#[derive(Debug)]
+pub struct BlockPricer {
+    model: GasModel,
+    isa: IsaVariant,
+    simulator: Simulator,
+    scratch: Vec<GasInsn>,
+}
+
+impl BlockPricer {
+    /// A pricer for `model` over code of the ISA variant `isa`.
+    pub fn new(model: GasModel, isa: IsaVariant) -> Self {
+        Self {
+            model,
+            isa,
+            simulator: Simulator::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The cost of one basic block, given its instructions from its start through its
+    /// terminator. `code` is the raw instruction bytes (the pipeline model looks at branch
+    /// successors' opcodes).
+    pub fn block_cost(&mut self, code: &[u8], block: &[GasInsn]) -> u64 {
+        match self.model {
+            GasModel::PerInstruction => block.len() as u64,
+            GasModel::Pipeline => self.simulator.block_cost(self.isa, code, block, None),
+        }
+    }
+
+    /// The cost of the block `insts[start..=end]` of a program being decoded, whose branch and
+    /// jump instructions still hold their raw target pc in `y` (`u32::MAX` when out of range).
+    pub(crate) fn block_cost_of_insts(
+        &mut self,
+        code: &[u8],
+        insts: &[Inst],
+        start: usize,
+        end: usize,
+    ) -> u64 {
+        if self.model == GasModel::PerInstruction {
+            return (end + 1 - start) as u64;
+        }
+        self.scratch.clear();
+        for i in start..=end {
+            let inst = &insts[i];
+            self.scratch.push(GasInsn {
+                op: inst.op,
+                ra: inst.ra,
+                rb: inst.rb,
+                rd: inst.rd,
+                target: i64::from(inst.y),
+                next_pc: insts.get(i + 1).map_or(inst.pc + 1, |n| n.pc),
+            });
+        }
+        self.simulator
+            .block_cost(self.isa, code, &self.scratch, None)
     }
 }
 

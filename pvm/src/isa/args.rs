@@ -47,14 +47,22 @@ fn reg(nibble: u8) -> u8 {
 
 /// The skip length `ℓ` of the instruction at `pc`: the distance to the next set bit of
 /// `mask ++ [1, 1, …]` after `pc`, minus one, clamped to 24.
+#[inline]
 pub fn skip_len(mask: &[u8], code_len: usize, pc: usize) -> usize {
-    for j in 0..24 {
-        let n = pc + 1 + j;
-        if n >= code_len || mask[n / 8] & (1 << (n % 8)) != 0 {
-            return j;
-        }
+    let start = pc + 1;
+    let byte = start / 8;
+    // 32 bits from the byte holding `start` cover bits start..start+24 after the shift.
+    let mut word = 0u64;
+    for i in 0..5 {
+        word |= u64::from(mask.get(byte + i).copied().unwrap_or(0)) << (8 * i);
     }
-    24
+    word >>= start % 8;
+    // The mask is followed by ones: the code's end counts as an instruction start.
+    let to_end = code_len.saturating_sub(start);
+    if to_end < 32 {
+        word |= 1 << to_end;
+    }
+    (word.trailing_zeros() as usize).min(24)
 }
 
 /// Decodes the operands of `op` at `pc`, given its skip length `skip`.
@@ -165,8 +173,40 @@ mod tests {
     }
 
     #[test]
+    fn skip_matches_a_bit_by_bit_reference() {
+        let reference = |mask: &[u8], len: usize, pc: usize| {
+            (0..24)
+                .find(|j| {
+                    let n = pc + 1 + j;
+                    n >= len || mask[n / 8] & (1 << (n % 8)) != 0
+                })
+                .unwrap_or(24)
+        };
+        let mut state = 0x1234_5678_9abc_def1u64;
+        for len in [1usize, 7, 8, 9, 30, 64, 100] {
+            for _ in 0..50 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let mut mask: Vec<u8> = (0..len.div_ceil(8))
+                    .map(|i| ((state >> (i % 8 * 8)) as u8) & ((state >> 3) as u8 | 0x11))
+                    .collect();
+                if len % 8 != 0 {
+                    *mask.last_mut().unwrap() &= (1u8 << (len % 8)) - 1;
+                }
+                for pc in 0..len {
+                    assert_eq!(
+                        skip_len(&mask, len, pc),
+                        reference(&mask, len, pc),
+                        "len {len} pc {pc}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn skip_is_clamped_to_24() {
-        let code = [0u8; 40];
         let mut mask = vec![0u8; 5];
         mask[0] = 1;
         assert_eq!(skip_len(&mask, 40, 0), 24);

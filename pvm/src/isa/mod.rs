@@ -59,8 +59,10 @@ macro_rules! define_opcodes {
             }
 
             /// The operand format.
+            #[inline(always)]
             pub const fn format(self) -> Format {
-                match self { $( Opcode::$variant => Format::$format, )* }
+                const FORMATS: &[Format] = &[ $( Format::$format, )* ];
+                FORMATS[self as usize]
             }
 
             /// The opcode number in GP 0.7.x (`None` for instructions that only exist in later drafts).
@@ -216,7 +218,21 @@ define_opcodes! {
 
 impl Opcode {
     /// Whether the instruction ends a basic block (the set T of GP §A.3).
+    #[inline(always)]
     pub const fn is_terminator(self) -> bool {
+        const TERMINATORS: [bool; Opcode::ALL.len()] = {
+            let mut table = [false; Opcode::ALL.len()];
+            let mut i = 0;
+            while i < Opcode::ALL.len() {
+                table[i] = Opcode::ALL[i].compute_is_terminator();
+                i += 1;
+            }
+            table
+        };
+        TERMINATORS[self as usize]
+    }
+
+    const fn compute_is_terminator(self) -> bool {
         use Opcode::*;
         matches!(
             self,

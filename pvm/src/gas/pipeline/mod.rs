@@ -1,0 +1,562 @@
+//! The GP 0.8 draft gas model: an in-order-decode, out-of-order-execute CPU simulation per basic
+//! block. Cost = max(cycles − 3, 1).
+//!
+//! Machine: 4 decode slots and 5 execution starts per cycle, a 32-entry reorder buffer, execution
+//! units ALU×4, LOAD×4, STORE×4, MUL×1, DIV×1. `move_reg` is resolved at decode by register
+//! renaming and takes no buffer entry. Each cycle the simulator decodes while it can, then starts
+//! ready entries in program order, then advances the clock.
+
+use super::GasInsn;
+use crate::isa::{Format, IsaVariant, Opcode};
+
+const DECODE_SLOTS: u32 = 4;
+const STARTS_PER_CYCLE: u32 = 5;
+const ROB_SIZE: usize = 32;
+const LOAD_LATENCY: u8 = 25;
+const STORE_LATENCY: u8 = 25;
+const SLACK: u64 = 3;
+
+const ALU: usize = 0;
+const LOAD: usize = 1;
+const STORE: usize = 2;
+const MUL: usize = 3;
+const DIV: usize = 4;
+const UNIT_LIMITS: [u8; 5] = [4, 4, 4, 1, 1];
+
+#[cfg(test)]
+mod reference;
+
+/// Per-instruction timing: latency, decode slots, units, register reads and writes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Timing {
+    cycles: u32,
+    slots: u32,
+    /// Bit `u` set: needs one unit of kind `u` (ALU, LOAD, STORE, MUL, DIV).
+    units: u8,
+    reads: [Option<u8>; 3],
+    write: Option<u8>,
+}
+
+/// How many decode slots an instruction takes.
+#[derive(Debug, Clone, Copy)]
+enum SlotRule {
+    /// Always this many.
+    Fixed(u8),
+    /// `P(same, different)`: `same` when a source register is also the destination.
+    Overlap(u8, u8),
+    /// `P_S(same, different)`: compares only `r_A` with `r_D`.
+    OverlapA(u8, u8),
+}
+
+/// An instruction's static timing: latency (or [`BRANCH`]), decode rule, units, and which
+/// operand registers it reads (bit 0 `r_A`, bit 1 `r_B`) and writes (1 `r_A`, 2 `r_D`).
+#[derive(Debug, Clone, Copy)]
+struct OpTiming {
+    cycles: u8,
+    slots: SlotRule,
+    units: u8,
+    reads: u8,
+    write: u8,
+}
+
+/// Latency marker for branches, whose cost depends on their successors.
+const BRANCH: u8 = u8::MAX;
+const A: u8 = 1 << ALU;
+const AL: u8 = A | (1 << LOAD);
+const AS: u8 = A | (1 << STORE);
+const AM: u8 = A | (1 << MUL);
+const AD: u8 = A | (1 << DIV);
+const READ_A: u8 = 1;
+const READ_B: u8 = 2;
+const WRITE_A: u8 = 1;
+const WRITE_D: u8 = 2;
+
+/// Register reads and writes by operand format (`ecalli` is modelled as touching none).
+const fn op_registers(op: Opcode) -> (u8, u8) {
+    use Opcode::*;
+    match op.format() {
+        Format::NoArgs | Format::Imm | Format::ImmImm | Format::Offset => (0, 0),
+        Format::RegImm64 => (0, WRITE_A),
+        Format::RegImm => match op {
+            JumpInd | StoreU8 | StoreU16 | StoreU32 | StoreU64 => (READ_A, 0),
+            _ => (0, WRITE_A),
+        },
+        Format::RegImmImm => (READ_A, 0),
+        Format::RegImmOffset => match op {
+            LoadImmJump => (0, WRITE_A),
+            _ => (READ_A, 0),
+        },
+        Format::RegReg => (READ_A, WRITE_D),
+        Format::RegRegImm => match op {
+            StoreIndU8 | StoreIndU16 | StoreIndU32 | StoreIndU64 => (READ_A | READ_B, 0),
+            _ => (READ_B, WRITE_A),
+        },
+        Format::RegRegOffset => (READ_A | READ_B, 0),
+        Format::RegRegImmImm => (READ_B, WRITE_A),
+        Format::RegRegReg => (READ_A | READ_B, WRITE_D),
+    }
+}
+
+const fn op_timing(op: Opcode) -> OpTiming {
+    use Opcode::*;
+    use SlotRule::{Fixed, Overlap as P, OverlapA as PS};
+    let (cycles, slots, units) = match op {
+        MoveReg => (0, Fixed(1), 0),
+        And | Xor | Or | Add64 | Sub64 => (1, P(1, 2), A),
+        Add32 | Sub32 => (2, P(2, 3), A),
+        AndImm | XorImm | OrImm | AddImm64 | ShloLImm64 | ShloRImm64 | SharRImm64 | RotR64Imm
+        | ReverseBytes => (1, P(1, 2), A),
+        AddImm32 | ShloLImm32 | ShloRImm32 | SharRImm32 | RotR32Imm => (2, P(2, 3), A),
+        CountSetBits64 | CountSetBits32 | LeadingZeroBits64 | LeadingZeroBits32 | SignExtend8
+        | SignExtend16 | ZeroExtend16 => (1, Fixed(1), A),
+        TrailingZeroBits64 | TrailingZeroBits32 => (2, Fixed(1), A),
+        ShloL64 | ShloR64 | SharR64 | RotL64 | RotR64 => (1, PS(2, 3), A),
+        ShloL32 | ShloR32 | SharR32 | RotL32 | RotR32 => (2, PS(3, 4), A),
+        ShloLImmAlt64 | ShloRImmAlt64 | SharRImmAlt64 | RotR64ImmAlt => (1, Fixed(3), A),
+        ShloLImmAlt32 | ShloRImmAlt32 | SharRImmAlt32 | RotR32ImmAlt => (2, Fixed(4), A),
+        SetLtU | SetLtS | SetLtUImm | SetLtSImm | SetGtUImm | SetGtSImm => (3, Fixed(3), A),
+        CmovIz | CmovNz => (2, Fixed(2), A),
+        CmovIzImm | CmovNzImm => (2, Fixed(3), A),
+        Max | MaxU | Min | MinU => (3, P(2, 3), A),
+        LoadU8 | LoadI8 | LoadU16 | LoadI16 | LoadU32 | LoadI32 | LoadU64 | LoadIndU8
+        | LoadIndI8 | LoadIndU16 | LoadIndI16 | LoadIndU32 | LoadIndI32 | LoadIndU64 => {
+            (LOAD_LATENCY, Fixed(1), AL)
+        }
+        StoreU8 | StoreU16 | StoreU32 | StoreU64 | StoreIndU8 | StoreIndU16 | StoreIndU32
+        | StoreIndU64 | StoreImmU8 | StoreImmU16 | StoreImmU32 | StoreImmU64 | StoreImmIndU8
+        | StoreImmIndU16 | StoreImmIndU32 | StoreImmIndU64 => (STORE_LATENCY, Fixed(1), AS),
+        BranchEq | BranchNe | BranchLtU | BranchLtS | BranchGeU | BranchGeS | BranchEqImm
+        | BranchNeImm | BranchLtUImm | BranchLeUImm | BranchGeUImm | BranchGtUImm
+        | BranchLtSImm | BranchLeSImm | BranchGeSImm | BranchGtSImm => (BRANCH, Fixed(1), A),
+        DivU32 | DivS32 | RemU32 | RemS32 | DivU64 | DivS64 | RemU64 | RemS64 => (60, Fixed(4), AD),
+        AndInv | OrInv | NegAddImm64 => (2, Fixed(3), A),
+        Xnor => (2, P(2, 3), A),
+        NegAddImm32 => (3, Fixed(4), A),
+        LoadImm => (1, Fixed(1), 0),
+        LoadImm64 => (1, Fixed(2), 0),
+        Mul64 | MulImm64 => (3, P(1, 2), AM),
+        Mul32 | MulImm32 => (4, P(2, 3), AM),
+        MulUpperSS | MulUpperUU => (4, Fixed(4), AM),
+        MulUpperSU => (6, Fixed(4), AM),
+        Trap | Fallthrough => (2, Fixed(1), 0),
+        Unlikely => (40, Fixed(1), 0),
+        Jump | LoadImmJump => (15, Fixed(1), 0),
+        JumpInd | LoadImmJumpInd => (22, Fixed(1), 0),
+        Ecalli => (100, Fixed(4), A),
+        // Not part of the 0.8 draft (which removed it); priced like a simple ALU operation.
+        Sbrk => (1, Fixed(1), A),
+    };
+    let (reads, write) = match op {
+        Ecalli => (0, 0),
+        _ => op_registers(op),
+    };
+    OpTiming {
+        cycles,
+        slots,
+        units,
+        reads,
+        write,
+    }
+}
+
+/// Every instruction's static timing, computed at compile time.
+static OP_TIMING: [OpTiming; Opcode::ALL.len()] = {
+    let mut table = [op_timing(Opcode::Trap); Opcode::ALL.len()];
+    let mut i = 0;
+    while i < Opcode::ALL.len() {
+        table[i] = op_timing(Opcode::ALL[i]);
+        i += 1;
+    }
+    table
+};
+
+/// The timing of one instruction instance (its registers decide overlaps and dependencies).
+#[inline]
+fn timing(isa: IsaVariant, code: &[u8], insn: &GasInsn) -> Timing {
+    let t = OP_TIMING[insn.op as usize];
+    let write = match t.write {
+        WRITE_A => Some(insn.ra),
+        WRITE_D => Some(insn.rd),
+        _ => None,
+    };
+    let reads = [
+        (t.reads & READ_A != 0).then_some(insn.ra),
+        (t.reads & READ_B != 0).then_some(insn.rb),
+        None,
+    ];
+    let slots = match t.slots {
+        SlotRule::Fixed(n) => n,
+        SlotRule::Overlap(same, different) => {
+            if write.is_some() && reads.contains(&write) {
+                same
+            } else {
+                different
+            }
+        }
+        SlotRule::OverlapA(same, different) => {
+            if insn.ra == insn.rd {
+                same
+            } else {
+                different
+            }
+        }
+    };
+    let cycles = if t.cycles == BRANCH {
+        branch_cycles(isa, code, insn)
+    } else {
+        u32::from(t.cycles)
+    };
+    Timing {
+        cycles,
+        slots: u32::from(slots),
+        units: t.units,
+        reads,
+        write,
+    }
+}
+
+/// A branch costs 1 cycle when either successor starts with `trap` or `unlikely`, else 20.
+fn branch_cycles(isa: IsaVariant, code: &[u8], insn: &GasInsn) -> u32 {
+    let byte_at = |pc: i64| -> u8 {
+        usize::try_from(pc)
+            .ok()
+            .and_then(|pc| code.get(pc).copied())
+            .unwrap_or(0)
+    };
+    let hint = |pc: i64| super::is_hint_opcode(isa, byte_at(pc));
+    if hint(i64::from(insn.next_pc)) || hint(insn.target) {
+        1
+    } else {
+        20
+    }
+}
+
+/// A per-instruction record of one block's simulation, for debugging the gas model.
+#[derive(Debug, Default, Clone)]
+pub struct PipelineTrace {
+    /// For each instruction of the block: the cycle it was decoded, the cycle it started
+    /// executing (`None` for `move_reg`, which never executes) and the cycle it retired.
+    pub rows: Vec<(u64, Option<u64>, Option<u64>)>,
+    /// Total cycles simulated.
+    pub cycles: u64,
+}
+
+/// One reorder-buffer entry, in absolute cycles: decoded at `decoded_at` (waiting from the next
+/// cycle), and once started its result is available from cycle `done` (start + latency), when
+/// its units are free again; it retires in order from cycle `done + 2`.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    decoded_at: u64,
+    done: u64,
+    latency: u32,
+    units: u8,
+    started: bool,
+    dep_count: u8,
+    deps: [u32; 3],
+    insn: u32,
+}
+
+/// Free execution units.
+#[derive(Debug, Clone, Copy)]
+struct Units {
+    free: [u8; 5],
+    exhausted: u8,
+}
+
+impl Units {
+    const FULL: Units = Units {
+        free: UNIT_LIMITS,
+        exhausted: 0,
+    };
+
+    #[inline]
+    fn fit(&self, needed: u8) -> bool {
+        needed & self.exhausted == 0
+    }
+
+    #[inline]
+    fn take(&mut self, needed: u8) {
+        let mut bits = needed;
+        while bits != 0 {
+            let u = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            self.free[u] -= 1;
+            if self.free[u] == 0 {
+                self.exhausted |= 1 << u;
+            }
+        }
+    }
+
+    #[inline]
+    fn give_back(&mut self, needed: u8) {
+        let mut bits = needed;
+        while bits != 0 {
+            let u = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            self.free[u] += 1;
+            self.exhausted &= !(1 << u);
+        }
+    }
+}
+
+/// The pipeline model's block simulator. It visits only the cycles where something can happen
+/// (a decode, a start, a unit release, a result becoming available, a retirement) and keeps its
+/// buffers from block to block.
+#[derive(Debug, Default)]
+pub struct Simulator {
+    entries: Vec<Entry>,
+    waiting: Vec<u32>,
+    executing: Vec<u32>,
+}
+
+/// Simulates one block and returns its cost (a convenience over [`Simulator`]).
+pub fn simulate_block(
+    isa: IsaVariant,
+    code: &[u8],
+    block: &[GasInsn],
+    trace: Option<&mut PipelineTrace>,
+) -> u64 {
+    Simulator::default().block_cost(isa, code, block, trace)
+}
+
+impl Simulator {
+    /// The cost of `block` (block start through terminator), max(cycles − 3, 1); when `trace`
+    /// is given, it receives the per-instruction timeline.
+    pub fn block_cost(
+        &mut self,
+        isa: IsaVariant,
+        code: &[u8],
+        block: &[GasInsn],
+        mut trace: Option<&mut PipelineTrace>,
+    ) -> u64 {
+        let Self {
+            entries,
+            waiting,
+            executing,
+        } = self;
+        entries.clear();
+        waiting.clear();
+        executing.clear();
+        let mut head = 0usize; // entries[..head] have retired
+        let mut owner: [Option<u32>; 13] = [None; 13];
+        let mut units = Units::FULL;
+        let mut next = 0usize; // next instruction of `block` to decode
+        let mut cycle: u64 = 0;
+        if let Some(t) = trace.as_deref_mut() {
+            t.rows = vec![(0, None, None); block.len()];
+        }
+        loop {
+            // Units whose entries' results are available by now are free again.
+            executing.retain(|&i| {
+                let e = &entries[i as usize];
+                let running = e.done > cycle;
+                if !running {
+                    units.give_back(e.units);
+                }
+                running
+            });
+            // Retire in order.
+            while head < entries.len() && entries[head].started && entries[head].done + 2 <= cycle {
+                if let Some(tr) = trace.as_deref_mut() {
+                    tr.rows[entries[head].insn as usize].2 = Some(cycle);
+                }
+                head += 1;
+            }
+            // Decode while slots, the buffer and the block allow.
+            let mut slots = DECODE_SLOTS;
+            let mut decoded_any = false;
+            while next < block.len() && entries.len() - head < ROB_SIZE {
+                let insn = &block[next];
+                let t = timing(isa, code, insn);
+                if t.slots > slots {
+                    break;
+                }
+                slots -= t.slots;
+                decoded_any = true;
+                if let Some(tr) = trace.as_deref_mut() {
+                    tr.rows[next].0 = cycle;
+                }
+                if insn.op == Opcode::MoveReg {
+                    owner[usize::from(insn.rd)] = owner[usize::from(insn.ra)];
+                } else {
+                    let mut deps = [0u32; 3];
+                    let mut dep_count = 0u8;
+                    for r in t.reads.iter().flatten() {
+                        if let Some(o) = owner[usize::from(*r)] {
+                            if !deps[..usize::from(dep_count)].contains(&o) {
+                                deps[usize::from(dep_count)] = o;
+                                dep_count += 1;
+                            }
+                        }
+                    }
+                    let id = entries.len() as u32;
+                    if let Some(w) = t.write {
+                        owner[usize::from(w)] = Some(id);
+                    }
+                    entries.push(Entry {
+                        decoded_at: cycle,
+                        done: u64::MAX,
+                        latency: t.cycles,
+                        units: t.units,
+                        started: false,
+                        dep_count,
+                        deps,
+                        insn: next as u32,
+                    });
+                    waiting.push(id);
+                }
+                next = if insn.op.is_terminator() {
+                    block.len()
+                } else {
+                    next + 1
+                };
+            }
+            // Start ready entries, oldest first, at most five.
+            let mut starts = STARTS_PER_CYCLE;
+            for &id in waiting.iter() {
+                if starts == 0 {
+                    break;
+                }
+                let id = id as usize;
+                let e = entries[id];
+                let ready = e.decoded_at < cycle
+                    && units.fit(e.units)
+                    && e.deps[..usize::from(e.dep_count)].iter().all(|&d| {
+                        let d = d as usize;
+                        d < head || entries[d].done <= cycle
+                    });
+                if ready {
+                    entries[id].started = true;
+                    entries[id].done = cycle + u64::from(e.latency);
+                    units.take(e.units);
+                    executing.push(id as u32);
+                    starts -= 1;
+                    if let Some(tr) = trace.as_deref_mut() {
+                        tr.rows[e.insn as usize].1 = Some(cycle);
+                    }
+                }
+            }
+            if starts != STARTS_PER_CYCLE {
+                waiting.retain(|&id| !entries[id as usize].started);
+            }
+            if next >= block.len() && head == entries.len() {
+                break;
+            }
+            // The next cycle where anything can happen.
+            let busy_next_cycle = decoded_any
+                || starts == 0
+                || (next < block.len() && entries.len() - head < ROB_SIZE);
+            cycle = if busy_next_cycle {
+                cycle + 1
+            } else {
+                let mut event = u64::MAX;
+                for &i in executing.iter() {
+                    event = event.min(entries[i as usize].done);
+                }
+                if let Some(h) = entries.get(head).filter(|h| h.started) {
+                    event = event.min(h.done + 2);
+                }
+                event.max(cycle + 1)
+            };
+        }
+        if let Some(t) = trace {
+            t.cycles = cycle;
+        }
+        cycle.saturating_sub(SLACK).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Profile;
+    use crate::program::Program;
+
+    /// The event-driven simulator must price every block exactly as the literal step-by-step
+    /// model does.
+    #[test]
+    fn event_driven_simulation_matches_the_reference_on_random_blocks() {
+        let isa = IsaVariant::GasDraft;
+        let ops: Vec<u8> = Opcode::ALL
+            .iter()
+            .filter_map(|&op| isa.table().encode(op))
+            .collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut sim = Simulator::default();
+        let mut blocks = 0;
+        for round in 0..400 {
+            let mut code = Vec::new();
+            let mut starts = Vec::new();
+            // Some rounds use few registers so that dependencies are dense.
+            let reg_mask = if round % 2 == 0 { 0x33 } else { 0xFF };
+            for _ in 0..(rand() % 80) {
+                starts.push(code.len());
+                code.push(ops[rand() as usize % ops.len()]);
+                for _ in 0..(rand() % 6) {
+                    code.push(rand() as u8 & reg_mask);
+                }
+            }
+            let mut mask = vec![0u8; code.len().div_ceil(8)];
+            for s in starts {
+                mask[s / 8] |= 1 << (s % 8);
+            }
+            let blob = crate::blob::CodeBlob {
+                jump_table: vec![],
+                code,
+                mask,
+            };
+            let program = Program::decode(blob, Profile::GAS_DRAFT).unwrap();
+            let insns: Vec<GasInsn> = program.instructions().map(|i| GasInsn::from(&i)).collect();
+            let code = program.code();
+            let mut start = 0;
+            for i in 0..insns.len() {
+                if insns[i].op.is_terminator() {
+                    let block = &insns[start..=i];
+                    assert_eq!(
+                        sim.block_cost(isa, code, block, None),
+                        reference::reference_cost(isa, code, block),
+                        "block ending at {:?}",
+                        block.last()
+                    );
+                    blocks += 1;
+                    start = i + 1;
+                }
+            }
+        }
+        assert!(blocks > 1000);
+    }
+
+    /// Long straight-line blocks fill the 32-entry buffer and stress retirement.
+    #[test]
+    fn long_blocks_match_the_reference() {
+        let isa = IsaVariant::GasDraft;
+        let mut text = String::new();
+        for i in 0..200 {
+            let op = [
+                "load_ind_u64 r1, r2, 8",
+                "add_64 r3, r1, r4",
+                "div_u_64 r5, r3, r1",
+                "mul_64 r6, r5, r5",
+                "store_ind_u32 r6, r2, 4",
+                "move_reg r7, r6",
+                "add_imm_64 r2, r7, 1",
+            ][i % 7];
+            text.push_str(op);
+            text.push('\n');
+        }
+        text.push_str("trap\n");
+        let blob = crate::asm::assemble(&text, isa).unwrap().to_bytes();
+        let program = Program::from_blob_bytes(&blob, Profile::GAS_DRAFT).unwrap();
+        let insns: Vec<GasInsn> = program.instructions().map(|i| GasInsn::from(&i)).collect();
+        assert_eq!(
+            Simulator::default().block_cost(isa, program.code(), &insns, None),
+            reference::reference_cost(isa, program.code(), &insns)
+        );
+    }
+}
