@@ -142,24 +142,6 @@ pub fn run_kiln(workload: &Workload, program: &std::sync::Arc<kiln_pvm::Program>
     (vm.reg(7), gas - vm.gas())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
-
-    #[test]
-    fn workloads_compute_the_expected_result_with_one_gas_per_instruction() {
-        for w in [fib(1000), memory(1000)] {
-            let p = Arc::new(
-                kiln_pvm::Program::from_blob_bytes(&w.blob, kiln_pvm::Profile::JAM_07).unwrap(),
-            );
-            let (a0, gas) = run_kiln(&w, &p);
-            assert_eq!(a0, w.expected_a0, "{}", w.name);
-            assert_eq!(gas as u64, w.instructions, "{}", w.name);
-        }
-    }
-}
-
 /// A deterministic pseudo-random GP code blob of about `size` bytes for `isa`: valid opcodes with
 /// plausible operand lengths and a terminator every few instructions (branch targets are arbitrary,
 /// so the program is for decoding, not for running).
@@ -214,4 +196,22 @@ pub fn synthetic_blob(size: usize, isa: kiln_pvm::IsaVariant, seed: u64) -> Vec<
         mask,
     }
     .to_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn workloads_compute_the_expected_result_with_one_gas_per_instruction() {
+        for w in [fib(1000), memory(1000)] {
+            let p = Arc::new(
+                kiln_pvm::Program::from_blob_bytes(&w.blob, kiln_pvm::Profile::JAM_07).unwrap(),
+            );
+            let (a0, gas) = run_kiln(&w, &p);
+            assert_eq!(a0, w.expected_a0, "{}", w.name);
+            assert_eq!(gas as u64, w.instructions, "{}", w.name);
+        }
+    }
 }

@@ -323,9 +323,6 @@ fn exec_rejects_malformed_input_without_panicking() {
 
 /// The error chain `kiln` prints should state each cause once.
 #[test]
-#[ignore = "BUG: LoadError::Blob (pvm/src/program.rs) is `#[error(\"malformed code blob: {0}\")]` \
-            and also `#[from]` (so its source); main's `{e:#}` prints the whole chain, so every \
-            blob error is shown twice: `kiln: loading the code blob: malformed code blob: X: X`"]
 fn exec_error_messages_do_not_repeat_the_cause() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("truncated.bin");
@@ -410,6 +407,16 @@ fn conformance_reports_a_wrong_vector_and_a_malformed_file() {
         assert!(fails[0].contains("c_bad.json"), "case {i}: {}", fails[0]);
         assert_eq!(last_line(&run.stdout), "1 passed, 1 failed", "case {i}");
     }
+}
+
+/// A path that does not exist is an error that names it.
+#[test]
+fn conformance_names_a_missing_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.json");
+    let run = kiln(&["conformance", path_str(&missing)]);
+    assert_ne!(run.code, Some(0));
+    assert!(run.stderr.contains("missing.json"), "{}", run.stderr);
 }
 
 #[test]

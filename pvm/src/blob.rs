@@ -11,13 +11,13 @@ pub const MAX_JUMP_TABLE_ENTRIES: usize = 16 << 20;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlobError {
     /// The blob ended before a field was complete.
-    #[error("blob truncated at offset {offset}: {field} needs {needed} more byte(s)")]
+    #[error("blob truncated at offset {offset}: {field} needs at least {needed} more byte(s)")]
     Truncated {
         /// Offset where the field starts.
         offset: usize,
         /// The field being read.
         field: &'static str,
-        /// Bytes missing (0 when unknown, as for a variable-length integer).
+        /// Bytes missing, at least (1 for a cut variable-length integer).
         needed: usize,
     },
     /// A length field is larger than allowed.
@@ -78,7 +78,7 @@ impl CodeBlob {
     pub fn parse(bytes: &[u8]) -> Result<Self, BlobError> {
         let mut r = Reader::new(bytes);
         let at = r.offset();
-        let jump_count = r.natural().map_err(truncated(at, "jump table length", 0))?;
+        let jump_count = r.natural().map_err(truncated(at, "jump table length", 1))?;
         if jump_count > MAX_JUMP_TABLE_ENTRIES as u64 {
             return Err(BlobError::TooLarge {
                 offset: at,
@@ -98,7 +98,7 @@ impl CodeBlob {
             });
         }
         let at = r.offset();
-        let code_len = r.natural().map_err(truncated(at, "code length", 0))?;
+        let code_len = r.natural().map_err(truncated(at, "code length", 1))?;
         if code_len > MAX_CODE_LEN as u64 {
             return Err(BlobError::TooLarge {
                 offset: at,

@@ -448,18 +448,19 @@ impl Memory {
         if size == 0 {
             return u64::from(heap_start);
         }
-        let pages_needed = |x: u64| ((x + size - 1) >> 12) - (x >> 12) + 1;
+        if size > SPACE as u64 {
+            return 0;
+        }
         let mut x = u64::from(heap_start);
+        // x ≤ 2³² and size ≤ 2³², so the sum cannot overflow.
         while x + size <= SPACE as u64 {
             let first = (x >> 12) as usize;
-            let count = pages_needed(x) as usize;
-            match (first..first + count)
-                .rev()
-                .find(|&p| self.access_table()[p] != 0)
-            {
+            let last = ((x + size - 1) >> 12) as usize;
+            match (first..=last).rev().find(|&p| self.access_table()[p] != 0) {
                 None => {
+                    let count = (last + 1 - first) as u32;
                     if self
-                        .set_page_range(first as u32, count as u32, Access::Write)
+                        .set_page_range(first as u32, count, Access::Write)
                         .is_err()
                     {
                         return 0;

@@ -63,9 +63,10 @@ pub struct Inst {
 /// Why a program could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LoadError {
-    /// The code blob is malformed.
+    /// The code blob is malformed. (The cause is part of the message, not a separate source,
+    /// so error chains do not print it twice.)
     #[error("malformed code blob: {0}")]
-    Blob(#[from] BlobError),
+    Blob(BlobError),
     /// The ISA variant requires every instruction to be valid and the code to end exactly at an
     /// instruction boundary (GP 0.8 draft).
     #[error("code at pc {pc} is invalid for {variant}: {reason}")]
@@ -77,6 +78,12 @@ pub enum LoadError {
         /// What is wrong.
         reason: &'static str,
     },
+}
+
+impl From<BlobError> for LoadError {
+    fn from(e: BlobError) -> Self {
+        LoadError::Blob(e)
+    }
 }
 
 /// A program decoded for one profile.

@@ -348,10 +348,6 @@ fn sbrk_maps_a_fresh_writable_range_above_the_heap_start() {
 
 /// `sbrk` of a size that cannot fit must fail (return 0, map nothing), not overflow.
 #[test]
-#[ignore = "BUG: Memory::sbrk (memory.rs, `while x + size <= SPACE`) adds in u64 without \
-            overflow checks: sbrk with ω_A near u64::MAX panics the host with 'attempt to add \
-            with overflow' in debug builds, and in release builds wraps and returns the heap \
-            start 0x20000 (an already-readable page) instead of 0"]
 fn sbrk_of_a_huge_size_fails_cleanly() {
     let src = "
     .rw_data

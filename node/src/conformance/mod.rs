@@ -22,10 +22,12 @@ pub fn default_profile(format: Format) -> Profile {
 pub fn collect_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for path in paths {
+        let named =
+            |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", path.display()));
         if path.is_dir() {
-            walk(path, &mut out)?;
+            walk(path, &mut out).map_err(named)?;
         } else {
-            std::fs::metadata(path)?;
+            std::fs::metadata(path).map_err(named)?;
             out.push(path.clone());
         }
     }

@@ -86,8 +86,8 @@ pub(super) fn reference_cost(isa: IsaVariant, code: &[u8], block: &[GasInsn]) ->
             });
             if let Some(i) = ready {
                 entries[i].state = State::Executing;
-                for u in 0..5 {
-                    units[u] -= entries[i].units[u];
+                for (free, need) in units.iter_mut().zip(entries[i].units) {
+                    *free -= need;
                 }
                 starts -= 1;
                 continue;
@@ -103,8 +103,8 @@ pub(super) fn reference_cost(isa: IsaVariant, code: &[u8], block: &[GasInsn]) ->
         starts = STARTS_PER_CYCLE;
         for e in &entries[head..] {
             if e.state == State::Executing && e.left == 1 {
-                for u in 0..5 {
-                    units[u] += e.units[u];
+                for (free, need) in units.iter_mut().zip(e.units) {
+                    *free += need;
                 }
             }
         }
