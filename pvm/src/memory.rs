@@ -307,8 +307,9 @@ impl Memory {
         self.check_slow(addr, len, need).map(|()| false)
     }
 
-    /// Reads `N` bytes for the guest (checked; wraps at 2³²).
-    #[inline(always)]
+    /// Reads `N` bytes for the guest (checked; wraps at 2³²). The interpreter calls this only
+    /// when [`FastPath::load`] declines, so it is kept out of line.
+    #[inline(never)]
     pub fn load<const N: usize>(&self, addr: u32) -> Result<[u8; N], MemoryFault> {
         let mut out = [0u8; N];
         if self.check(addr, N as u32, Access::Read as u8)? {
@@ -329,8 +330,9 @@ impl Memory {
         Ok(out)
     }
 
-    /// Writes `N` bytes for the guest (checked; nothing is written on a fault).
-    #[inline(always)]
+    /// Writes `N` bytes for the guest (checked; nothing is written on a fault). Out of line for
+    /// the same reason as [`Memory::load`].
+    #[inline(never)]
     pub fn store<const N: usize>(&mut self, addr: u32, bytes: [u8; N]) -> Result<(), MemoryFault> {
         if self.check(addr, N as u32, Access::Write as u8)? {
             // SAFETY: as in `load`; the pages are writable.
@@ -521,5 +523,26 @@ mod tests {
         assert_eq!(m.sbrk(0x20000, 100), 0x22000);
         assert_eq!(m.page_access(0x22000), Access::Write);
         assert_eq!(m.sbrk(0x20000, 0), 0x20000);
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_path_serves_single_page_accesses() {
+        let mut m = Memory::new().unwrap();
+        m.set_access(0x20000, 4096, Access::Write).unwrap();
+        m.set_access(0x30000, 4096, Access::Read).unwrap();
+        // SAFETY: `m` outlives `fast`.
+        let fast = unsafe { m.fast_path() };
+        assert!(fast.store::<8>(0x20FF8, [7; 8]));
+        assert_eq!(fast.load::<8>(0x20FF8), Some([7; 8]));
+        // Crossing into an unmapped page, a read-only page, and unmapped memory: slow path.
+        assert!(!fast.store::<8>(0x20FFC, [0; 8]));
+        assert!(!fast.store::<1>(0x30000, [0; 1]));
+        assert_eq!(fast.load::<1>(0x30000), Some([0]));
+        assert_eq!(fast.load::<1>(0x40000), None);
     }
 }
