@@ -21,7 +21,11 @@ pub struct Cli {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum BackendArg {
+    /// The reference interpreter.
     Interpreter,
+    /// The x86-64 recompiler (not part of this build yet).
+    Recompiler,
+    /// Every backend this build has.
     All,
 }
 
@@ -142,6 +146,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let backends: &[Backend] = match backend {
                 BackendArg::Interpreter => &[Backend::Interpreter],
+                BackendArg::Recompiler => anyhow::bail!(
+                    "the recompiler backend is not part of this build yet; \
+                     use --backend interpreter (or all)"
+                ),
                 BackendArg::All => Backend::ALL,
             };
             let summary = conformance::run_paths(&paths, backends, profile, &mut stdout)?;
