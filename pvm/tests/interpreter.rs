@@ -6,78 +6,14 @@
 //! computed by hand: under `Profile::JAM_07` every instruction costs 1 and a basic block is paid
 //! for in full when it is entered.
 
+mod common;
+
 use std::sync::Arc;
 
-use kiln_pvm::asm::assemble;
-use kiln_pvm::program::Origin;
-use kiln_pvm::{Access, ExitReason, Instance, Profile, Program, HALT_ADDRESS};
+use common::*;
+use kiln_pvm::{Access, ExitReason, Instance, Profile, Program};
 
 use ExitReason::{Halt, PageFault, Panic};
-
-const GAS: i64 = 10_000;
-const HALT: u64 = HALT_ADDRESS as u64;
-const MAX: u64 = u64::MAX;
-
-fn neg(v: i64) -> u64 {
-    v as u64
-}
-
-fn load(src: &str, profile: Profile) -> Arc<Program> {
-    let bytes = assemble(src, profile.isa)
-        .unwrap_or_else(|e| panic!("{e}\n{src}"))
-        .to_bytes();
-    Arc::new(Program::from_blob_bytes(&bytes, profile).unwrap())
-}
-
-/// The pcs of the program's real instructions, in order.
-fn pcs(program: &Program) -> Vec<u32> {
-    program
-        .instructions()
-        .filter(|i| i.origin == Origin::Real)
-        .map(|i| i.pc)
-        .collect()
-}
-
-/// A JAM_07 instance of `src` with `GAS` gas, r0 = the halt address and `regs` set.
-fn start(src: &str, regs: &[(usize, u64)]) -> (Instance, Vec<u32>) {
-    start_with(src, Profile::JAM_07, regs)
-}
-
-fn start_with(src: &str, profile: Profile, regs: &[(usize, u64)]) -> (Instance, Vec<u32>) {
-    let program = load(src, profile);
-    let pcs = pcs(&program);
-    let mut vm = Instance::new(program).unwrap();
-    vm.set_gas(GAS);
-    vm.set_reg(0, HALT);
-    for &(r, v) in regs {
-        vm.set_reg(r, v);
-    }
-    (vm, pcs)
-}
-
-/// Registers: r0 = the halt address, then `set` applied in order, everything else 0.
-fn regs(set: &[(usize, u64)]) -> [u64; 13] {
-    let mut out = [0u64; 13];
-    out[0] = HALT;
-    for &(r, v) in set {
-        out[r] = v;
-    }
-    out
-}
-
-#[track_caller]
-fn check(vm: &Instance, exit: ExitReason, want: (ExitReason, u32, i64, [u64; 13]), what: &str) {
-    assert_eq!(exit, want.0, "exit of {what}");
-    assert_eq!(vm.pc(), want.1, "pc of {what}");
-    assert_eq!(vm.gas(), want.2, "gas of {what}");
-    assert_eq!(vm.regs(), want.3, "registers of {what}");
-}
-
-fn read(vm: &Instance, addr: u32, len: usize) -> Vec<u8> {
-    let mut buf = vec![0; len];
-    vm.memory().host_read(addr, &mut buf);
-    buf
-}
 
 /// Runs `line` followed by a halting `jump_ind` (one block of 2) with `inputs` in registers and
 /// checks that only register `out.0` changed, to `out.1`.
