@@ -1,6 +1,8 @@
 //! Workloads shared by Kiln's benchmarks, as GP code blobs (GP 0.7 numbering), with the
 //! instruction counts needed to report guest instructions per second.
 
+#![warn(missing_docs)]
+
 /// A benchmark program.
 #[derive(Debug, Clone)]
 pub struct Workload {

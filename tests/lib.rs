@@ -1,5 +1,7 @@
 //! Helpers shared by Kiln's cross-crate tests.
 
+#![warn(missing_docs)]
+
 use std::path::PathBuf;
 
 /// The repository root (the workspace directory).

@@ -1,4 +1,6 @@
 //! `kiln-node`: the Kiln node library and the `kiln` command-line tool.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod conformance;

@@ -174,6 +174,48 @@ impl Instance {
                 unsafe { std::ptr::read_volatile(std::ptr::addr_of!((*$inst).$f)) }
             };
         }
+        // One-line arms for the regular instruction classes; `$op` is a constant in each arm,
+        // so the `semantics` match folds away.
+        macro_rules! alu3 {
+            ($op:ident, $inst:ident) => {{
+                let value = sem::reg3(
+                    $op,
+                    get!(fld!($inst, ra)),
+                    get!(fld!($inst, rb)),
+                    get!(fld!($inst, rd)),
+                );
+                set!(fld!($inst, rd), value);
+                i += 1;
+            }};
+        }
+        macro_rules! alu2_imm {
+            ($op:ident, $inst:ident) => {{
+                let value = sem::reg2_imm(
+                    $op,
+                    get!(fld!($inst, rb)),
+                    imm_x!(fld!($inst, x)),
+                    get!(fld!($inst, ra)),
+                );
+                set!(fld!($inst, ra), value);
+                i += 1;
+            }};
+        }
+        macro_rules! alu2 {
+            ($op:ident, $inst:ident) => {{
+                let value = sem::reg2($op, get!(fld!($inst, ra)));
+                set!(fld!($inst, rd), value);
+                i += 1;
+            }};
+        }
+        macro_rules! branch {
+            ($op:ident, $inst:ident, $rhs:expr) => {{
+                if sem::branch_taken($op, get!(fld!($inst, ra)), $rhs) {
+                    enter!(fld!($inst, y), fld!($inst, pc));
+                } else {
+                    enter!(i + 1, fld!($inst, pc));
+                }
+            }};
+        }
         let u8v = |b: [u8; 1]| u64::from(b[0]);
         let i8v = |b: [u8; 1]| b[0] as i8 as i64 as u64;
         let u16v = |b: [u8; 2]| u64::from(u16::from_le_bytes(b));
@@ -262,84 +304,16 @@ impl Instance {
                     set!(fld!(inst, ra), imm_x!(fld!(inst, x)));
                     enter!(fld!(inst, y), fld!(inst, pc));
                 }
-                BranchEqImm => {
-                    if sem::branch_taken(BranchEqImm, get!(fld!(inst, ra)), imm_x!(fld!(inst, x))) {
-                        enter!(fld!(inst, y), fld!(inst, pc));
-                    } else {
-                        enter!(i + 1, fld!(inst, pc));
-                    }
-                }
-                BranchNeImm => {
-                    if sem::branch_taken(BranchNeImm, get!(fld!(inst, ra)), imm_x!(fld!(inst, x))) {
-                        enter!(fld!(inst, y), fld!(inst, pc));
-                    } else {
-                        enter!(i + 1, fld!(inst, pc));
-                    }
-                }
-                BranchLtUImm => {
-                    if sem::branch_taken(BranchLtUImm, get!(fld!(inst, ra)), imm_x!(fld!(inst, x)))
-                    {
-                        enter!(fld!(inst, y), fld!(inst, pc));
-                    } else {
-                        enter!(i + 1, fld!(inst, pc));
-                    }
-                }
-                BranchLeUImm => {
-                    if sem::branch_taken(BranchLeUImm, get!(fld!(inst, ra)), imm_x!(fld!(inst, x)))
-                    {
-                        enter!(fld!(inst, y), fld!(inst, pc));
-                    } else {
-                        enter!(i + 1, fld!(inst, pc));
-                    }
-                }
-                BranchGeUImm => {
-                    if sem::branch_taken(BranchGeUImm, get!(fld!(inst, ra)), imm_x!(fld!(inst, x)))
-                    {
-                        enter!(fld!(inst, y), fld!(inst, pc));
-                    } else {
-                        enter!(i + 1, fld!(inst, pc));
-                    }
-                }
-                BranchGtUImm => {
-                    if sem::branch_taken(BranchGtUImm, get!(fld!(inst, ra)), imm_x!(fld!(inst, x)))
-                    {
-                        enter!(fld!(inst, y), fld!(inst, pc));
-                    } else {
-                        enter!(i + 1, fld!(inst, pc));
-                    }
-                }
-                BranchLtSImm => {
-                    if sem::branch_taken(BranchLtSImm, get!(fld!(inst, ra)), imm_x!(fld!(inst, x)))
-                    {
-                        enter!(fld!(inst, y), fld!(inst, pc));
-                    } else {
-                        enter!(i + 1, fld!(inst, pc));
-                    }
-                }
-                BranchLeSImm => {
-                    if sem::branch_taken(BranchLeSImm, get!(fld!(inst, ra)), imm_x!(fld!(inst, x)))
-                    {
-                        enter!(fld!(inst, y), fld!(inst, pc));
-                    } else {
-                        enter!(i + 1, fld!(inst, pc));
-                    }
-                }
-                BranchGeSImm => {
-                    if sem::branch_taken(BranchGeSImm, get!(fld!(inst, ra)), imm_x!(fld!(inst, x)))
-                    {
-                        enter!(fld!(inst, y), fld!(inst, pc));
-                    } else {
-                        enter!(i + 1, fld!(inst, pc));
-                    }
-                }
-                BranchGtSImm => {
-                    if sem::branch_taken(BranchGtSImm, get!(fld!(inst, ra)), imm_x!(fld!(inst, x)))
-                    {
-                        enter!(fld!(inst, y), fld!(inst, pc));
-                    } else {
-                        enter!(i + 1, fld!(inst, pc));
-                    }
-                }
+                BranchEqImm => branch!(BranchEqImm, inst, imm_x!(fld!(inst, x))),
+                BranchNeImm => branch!(BranchNeImm, inst, imm_x!(fld!(inst, x))),
+                BranchLtUImm => branch!(BranchLtUImm, inst, imm_x!(fld!(inst, x))),
+                BranchLeUImm => branch!(BranchLeUImm, inst, imm_x!(fld!(inst, x))),
+                BranchGeUImm => branch!(BranchGeUImm, inst, imm_x!(fld!(inst, x))),
+                BranchGtUImm => branch!(BranchGtUImm, inst, imm_x!(fld!(inst, x))),
+                BranchLtSImm => branch!(BranchLtSImm, inst, imm_x!(fld!(inst, x))),
+                BranchLeSImm => branch!(BranchLeSImm, inst, imm_x!(fld!(inst, x))),
+                BranchGeSImm => branch!(BranchGeSImm, inst, imm_x!(fld!(inst, x))),
+                BranchGtSImm => branch!(BranchGtSImm, inst, imm_x!(fld!(inst, x))),
                 MoveReg => {
                     set!(fld!(inst, rd), get!(fld!(inst, ra)));
                     i += 1;
@@ -351,73 +325,16 @@ impl Instance {
                     );
                     i += 1;
                 }
-                CountSetBits64 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg2(CountSetBits64, get!(fld!(inst, ra)))
-                    );
-                    i += 1;
-                }
-                CountSetBits32 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg2(CountSetBits32, get!(fld!(inst, ra)))
-                    );
-                    i += 1;
-                }
-                LeadingZeroBits64 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg2(LeadingZeroBits64, get!(fld!(inst, ra)))
-                    );
-                    i += 1;
-                }
-                LeadingZeroBits32 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg2(LeadingZeroBits32, get!(fld!(inst, ra)))
-                    );
-                    i += 1;
-                }
-                TrailingZeroBits64 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg2(TrailingZeroBits64, get!(fld!(inst, ra)))
-                    );
-                    i += 1;
-                }
-                TrailingZeroBits32 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg2(TrailingZeroBits32, get!(fld!(inst, ra)))
-                    );
-                    i += 1;
-                }
-                SignExtend8 => {
-                    set!(fld!(inst, rd), sem::reg2(SignExtend8, get!(fld!(inst, ra))));
-                    i += 1;
-                }
-                SignExtend16 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg2(SignExtend16, get!(fld!(inst, ra)))
-                    );
-                    i += 1;
-                }
-                ZeroExtend16 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg2(ZeroExtend16, get!(fld!(inst, ra)))
-                    );
-                    i += 1;
-                }
-                ReverseBytes => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg2(ReverseBytes, get!(fld!(inst, ra)))
-                    );
-                    i += 1;
-                }
+                CountSetBits64 => alu2!(CountSetBits64, inst),
+                CountSetBits32 => alu2!(CountSetBits32, inst),
+                LeadingZeroBits64 => alu2!(LeadingZeroBits64, inst),
+                LeadingZeroBits32 => alu2!(LeadingZeroBits32, inst),
+                TrailingZeroBits64 => alu2!(TrailingZeroBits64, inst),
+                TrailingZeroBits32 => alu2!(TrailingZeroBits32, inst),
+                SignExtend8 => alu2!(SignExtend8, inst),
+                SignExtend16 => alu2!(SignExtend16, inst),
+                ZeroExtend16 => alu2!(ZeroExtend16, inst),
+                ReverseBytes => alu2!(ReverseBytes, inst),
                 StoreIndU8 => store!(
                     1,
                     get!(fld!(inst, rb)).wrapping_add(imm_x!(fld!(inst, x))) as u32,
@@ -498,408 +415,42 @@ impl Instance {
                     );
                     i += 1;
                 }
-                AddImm32 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            AddImm32,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                AndImm => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            AndImm,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                XorImm => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            XorImm,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                OrImm => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            OrImm,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                MulImm32 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            MulImm32,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                SetLtUImm => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            SetLtUImm,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                SetLtSImm => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            SetLtSImm,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                ShloLImm32 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            ShloLImm32,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                ShloRImm32 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            ShloRImm32,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                SharRImm32 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            SharRImm32,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                NegAddImm32 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            NegAddImm32,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                SetGtUImm => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            SetGtUImm,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                SetGtSImm => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            SetGtSImm,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                ShloLImmAlt32 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            ShloLImmAlt32,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                ShloRImmAlt32 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            ShloRImmAlt32,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                SharRImmAlt32 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            SharRImmAlt32,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                CmovIzImm => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            CmovIzImm,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                CmovNzImm => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            CmovNzImm,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                MulImm64 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            MulImm64,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                ShloLImm64 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            ShloLImm64,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                ShloRImm64 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            ShloRImm64,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                SharRImm64 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            SharRImm64,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                NegAddImm64 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            NegAddImm64,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                ShloLImmAlt64 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            ShloLImmAlt64,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                ShloRImmAlt64 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            ShloRImmAlt64,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                SharRImmAlt64 => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            SharRImmAlt64,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                RotR64Imm => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            RotR64Imm,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                RotR64ImmAlt => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            RotR64ImmAlt,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                RotR32Imm => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            RotR32Imm,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                RotR32ImmAlt => {
-                    set!(
-                        fld!(inst, ra),
-                        sem::reg2_imm(
-                            RotR32ImmAlt,
-                            get!(fld!(inst, rb)),
-                            imm_x!(fld!(inst, x)),
-                            get!(fld!(inst, ra))
-                        )
-                    );
-                    i += 1;
-                }
-                BranchEq => {
-                    if sem::branch_taken(BranchEq, get!(fld!(inst, ra)), get!(fld!(inst, rb))) {
-                        enter!(fld!(inst, y), fld!(inst, pc));
-                    } else {
-                        enter!(i + 1, fld!(inst, pc));
-                    }
-                }
-                BranchNe => {
-                    if sem::branch_taken(BranchNe, get!(fld!(inst, ra)), get!(fld!(inst, rb))) {
-                        enter!(fld!(inst, y), fld!(inst, pc));
-                    } else {
-                        enter!(i + 1, fld!(inst, pc));
-                    }
-                }
-                BranchLtU => {
-                    if sem::branch_taken(BranchLtU, get!(fld!(inst, ra)), get!(fld!(inst, rb))) {
-                        enter!(fld!(inst, y), fld!(inst, pc));
-                    } else {
-                        enter!(i + 1, fld!(inst, pc));
-                    }
-                }
-                BranchLtS => {
-                    if sem::branch_taken(BranchLtS, get!(fld!(inst, ra)), get!(fld!(inst, rb))) {
-                        enter!(fld!(inst, y), fld!(inst, pc));
-                    } else {
-                        enter!(i + 1, fld!(inst, pc));
-                    }
-                }
-                BranchGeU => {
-                    if sem::branch_taken(BranchGeU, get!(fld!(inst, ra)), get!(fld!(inst, rb))) {
-                        enter!(fld!(inst, y), fld!(inst, pc));
-                    } else {
-                        enter!(i + 1, fld!(inst, pc));
-                    }
-                }
-                BranchGeS => {
-                    if sem::branch_taken(BranchGeS, get!(fld!(inst, ra)), get!(fld!(inst, rb))) {
-                        enter!(fld!(inst, y), fld!(inst, pc));
-                    } else {
-                        enter!(i + 1, fld!(inst, pc));
-                    }
-                }
+                AddImm32 => alu2_imm!(AddImm32, inst),
+                AndImm => alu2_imm!(AndImm, inst),
+                XorImm => alu2_imm!(XorImm, inst),
+                OrImm => alu2_imm!(OrImm, inst),
+                MulImm32 => alu2_imm!(MulImm32, inst),
+                SetLtUImm => alu2_imm!(SetLtUImm, inst),
+                SetLtSImm => alu2_imm!(SetLtSImm, inst),
+                ShloLImm32 => alu2_imm!(ShloLImm32, inst),
+                ShloRImm32 => alu2_imm!(ShloRImm32, inst),
+                SharRImm32 => alu2_imm!(SharRImm32, inst),
+                NegAddImm32 => alu2_imm!(NegAddImm32, inst),
+                SetGtUImm => alu2_imm!(SetGtUImm, inst),
+                SetGtSImm => alu2_imm!(SetGtSImm, inst),
+                ShloLImmAlt32 => alu2_imm!(ShloLImmAlt32, inst),
+                ShloRImmAlt32 => alu2_imm!(ShloRImmAlt32, inst),
+                SharRImmAlt32 => alu2_imm!(SharRImmAlt32, inst),
+                CmovIzImm => alu2_imm!(CmovIzImm, inst),
+                CmovNzImm => alu2_imm!(CmovNzImm, inst),
+                MulImm64 => alu2_imm!(MulImm64, inst),
+                ShloLImm64 => alu2_imm!(ShloLImm64, inst),
+                ShloRImm64 => alu2_imm!(ShloRImm64, inst),
+                SharRImm64 => alu2_imm!(SharRImm64, inst),
+                NegAddImm64 => alu2_imm!(NegAddImm64, inst),
+                ShloLImmAlt64 => alu2_imm!(ShloLImmAlt64, inst),
+                ShloRImmAlt64 => alu2_imm!(ShloRImmAlt64, inst),
+                SharRImmAlt64 => alu2_imm!(SharRImmAlt64, inst),
+                RotR64Imm => alu2_imm!(RotR64Imm, inst),
+                RotR64ImmAlt => alu2_imm!(RotR64ImmAlt, inst),
+                RotR32Imm => alu2_imm!(RotR32Imm, inst),
+                RotR32ImmAlt => alu2_imm!(RotR32ImmAlt, inst),
+                BranchEq => branch!(BranchEq, inst, get!(fld!(inst, rb))),
+                BranchNe => branch!(BranchNe, inst, get!(fld!(inst, rb))),
+                BranchLtU => branch!(BranchLtU, inst, get!(fld!(inst, rb))),
+                BranchLtS => branch!(BranchLtS, inst, get!(fld!(inst, rb))),
+                BranchGeU => branch!(BranchGeU, inst, get!(fld!(inst, rb))),
+                BranchGeS => branch!(BranchGeS, inst, get!(fld!(inst, rb))),
                 LoadImmJumpInd => {
                     let target = get!(fld!(inst, rb)).wrapping_add(imm_y!(fld!(inst, y))) as u32;
                     set!(fld!(inst, ra), imm_x!(fld!(inst, x)));
@@ -912,486 +463,46 @@ impl Instance {
                     );
                     i += 1;
                 }
-                Add32 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            Add32,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                Sub32 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            Sub32,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                Mul32 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            Mul32,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                DivU32 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            DivU32,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                DivS32 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            DivS32,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                RemU32 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            RemU32,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                RemS32 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            RemS32,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                ShloL32 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            ShloL32,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                ShloR32 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            ShloR32,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                SharR32 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            SharR32,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                Sub64 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            Sub64,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                Mul64 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            Mul64,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                DivU64 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            DivU64,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                DivS64 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            DivS64,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                RemU64 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            RemU64,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                RemS64 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            RemS64,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                ShloL64 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            ShloL64,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                ShloR64 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            ShloR64,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                SharR64 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            SharR64,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                And => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            And,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                Xor => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            Xor,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                Or => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            Or,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                MulUpperSS => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            MulUpperSS,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                MulUpperUU => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            MulUpperUU,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                MulUpperSU => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            MulUpperSU,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                SetLtU => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            SetLtU,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                SetLtS => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            SetLtS,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                CmovIz => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            CmovIz,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                CmovNz => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            CmovNz,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                RotL64 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            RotL64,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                RotL32 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            RotL32,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                RotR64 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            RotR64,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                RotR32 => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            RotR32,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                AndInv => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            AndInv,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                OrInv => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            OrInv,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                Xnor => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            Xnor,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                Max => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            Max,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                MaxU => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            MaxU,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                Min => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            Min,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
-                MinU => {
-                    set!(
-                        fld!(inst, rd),
-                        sem::reg3(
-                            MinU,
-                            get!(fld!(inst, ra)),
-                            get!(fld!(inst, rb)),
-                            get!(fld!(inst, rd))
-                        )
-                    );
-                    i += 1;
-                }
+                Add32 => alu3!(Add32, inst),
+                Sub32 => alu3!(Sub32, inst),
+                Mul32 => alu3!(Mul32, inst),
+                DivU32 => alu3!(DivU32, inst),
+                DivS32 => alu3!(DivS32, inst),
+                RemU32 => alu3!(RemU32, inst),
+                RemS32 => alu3!(RemS32, inst),
+                ShloL32 => alu3!(ShloL32, inst),
+                ShloR32 => alu3!(ShloR32, inst),
+                SharR32 => alu3!(SharR32, inst),
+                Sub64 => alu3!(Sub64, inst),
+                Mul64 => alu3!(Mul64, inst),
+                DivU64 => alu3!(DivU64, inst),
+                DivS64 => alu3!(DivS64, inst),
+                RemU64 => alu3!(RemU64, inst),
+                RemS64 => alu3!(RemS64, inst),
+                ShloL64 => alu3!(ShloL64, inst),
+                ShloR64 => alu3!(ShloR64, inst),
+                SharR64 => alu3!(SharR64, inst),
+                And => alu3!(And, inst),
+                Xor => alu3!(Xor, inst),
+                Or => alu3!(Or, inst),
+                MulUpperSS => alu3!(MulUpperSS, inst),
+                MulUpperUU => alu3!(MulUpperUU, inst),
+                MulUpperSU => alu3!(MulUpperSU, inst),
+                SetLtU => alu3!(SetLtU, inst),
+                SetLtS => alu3!(SetLtS, inst),
+                CmovIz => alu3!(CmovIz, inst),
+                CmovNz => alu3!(CmovNz, inst),
+                RotL64 => alu3!(RotL64, inst),
+                RotL32 => alu3!(RotL32, inst),
+                RotR64 => alu3!(RotR64, inst),
+                RotR32 => alu3!(RotR32, inst),
+                AndInv => alu3!(AndInv, inst),
+                OrInv => alu3!(OrInv, inst),
+                Xnor => alu3!(Xnor, inst),
+                Max => alu3!(Max, inst),
+                MaxU => alu3!(MaxU, inst),
+                Min => alu3!(Min, inst),
+                MinU => alu3!(MinU, inst),
             }
         }
     }
