@@ -23,6 +23,7 @@ const MUL: usize = 3;
 const DIV: usize = 4;
 const UNIT_LIMITS: [u8; 5] = [4, 4, 4, 1, 1];
 
+mod asap;
 #[cfg(test)]
 mod reference;
 
@@ -241,21 +242,6 @@ pub struct PipelineTrace {
     pub cycles: u64,
 }
 
-/// One reorder-buffer entry, in absolute cycles: decoded at `decoded_at` (waiting from the next
-/// cycle), and once started its result is available from cycle `done` (start + latency), when
-/// its units are free again; it retires in order from cycle `done + 2`.
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    decoded_at: u64,
-    done: u64,
-    latency: u32,
-    units: u8,
-    started: bool,
-    dep_count: u8,
-    deps: [u32; 3],
-    insn: u32,
-}
-
 /// Free execution units.
 #[derive(Debug, Clone, Copy)]
 struct Units {
@@ -299,14 +285,46 @@ impl Units {
     }
 }
 
+/// No owner / not started.
+const NONE: u32 = u32::MAX;
+const NEVER: u64 = u64::MAX;
+
+/// The reorder buffer as a ring of [`ROB_SIZE`] slots: entry `id` lives in slot `id % 32` while
+/// it is in flight (`head ≤ id < tail`). Times are absolute cycles: an entry decoded in cycle `d`
+/// may start from `d + 1`; started at `s` with latency `L`, its result and its units are available
+/// from `done = s + L`; it retires in order from `done + 2`.
+struct Rob {
+    done: [u64; ROB_SIZE],
+    eligible: [u64; ROB_SIZE],
+    deps: [[u32; 3]; ROB_SIZE],
+    dep_count: [u8; ROB_SIZE],
+    units: [u8; ROB_SIZE],
+    latency: [u8; ROB_SIZE],
+    insn: [u32; ROB_SIZE],
+    /// Slots waiting to start / executing (bit per slot).
+    waiting: u32,
+    executing: u32,
+    head: u32,
+    tail: u32,
+}
+
+impl Rob {
+    #[inline(always)]
+    fn slot(id: u32) -> usize {
+        id as usize % ROB_SIZE
+    }
+
+    #[inline(always)]
+    fn result_ready(&self, id: u32, cycle: u64) -> bool {
+        id < self.head || self.done[Self::slot(id)] <= cycle
+    }
+}
+
 /// The pipeline model's block simulator. It visits only the cycles where something can happen
-/// (a decode, a start, a unit release, a result becoming available, a retirement) and keeps its
-/// buffers from block to block.
+/// (a decode, a start, a unit release, a result becoming available, a retirement).
 #[derive(Debug, Default)]
 pub struct Simulator {
-    entries: Vec<Entry>,
-    waiting: Vec<u32>,
-    executing: Vec<u32>,
+    _private: (),
 }
 
 /// Simulates one block and returns its cost (a convenience over [`Simulator`]).
@@ -329,16 +347,36 @@ impl Simulator {
         block: &[GasInsn],
         mut trace: Option<&mut PipelineTrace>,
     ) -> u64 {
-        let Self {
-            entries,
-            waiting,
-            executing,
-        } = self;
-        entries.clear();
-        waiting.clear();
-        executing.clear();
-        let mut head = 0usize; // entries[..head] have retired
-        let mut owner: [Option<u32>; 13] = [None; 13];
+        if trace.is_none() {
+            if let Some(cost) = asap::asap_cost(isa, code, block) {
+                return cost;
+            }
+        }
+        self.simulate(isa, code, block, trace.take())
+    }
+
+    /// The full event-driven simulation.
+    fn simulate(
+        &mut self,
+        isa: IsaVariant,
+        code: &[u8],
+        block: &[GasInsn],
+        mut trace: Option<&mut PipelineTrace>,
+    ) -> u64 {
+        let mut rob = Rob {
+            done: [NEVER; ROB_SIZE],
+            eligible: [0; ROB_SIZE],
+            deps: [[0; 3]; ROB_SIZE],
+            dep_count: [0; ROB_SIZE],
+            units: [0; ROB_SIZE],
+            latency: [0; ROB_SIZE],
+            insn: [0; ROB_SIZE],
+            waiting: 0,
+            executing: 0,
+            head: 0,
+            tail: 0,
+        };
+        let mut owner = [NONE; 13];
         let mut units = Units::FULL;
         let mut next = 0usize; // next instruction of `block` to decode
         let mut cycle: u64 = 0;
@@ -346,26 +384,27 @@ impl Simulator {
             t.rows = vec![(0, None, None); block.len()];
         }
         loop {
-            // Units whose entries' results are available by now are free again.
-            executing.retain(|&i| {
-                let e = &entries[i as usize];
-                let running = e.done > cycle;
-                if !running {
-                    units.give_back(e.units);
+            // Units of results available by now are free again.
+            let mut bits = rob.executing;
+            while bits != 0 {
+                let slot = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if rob.done[slot] <= cycle {
+                    units.give_back(rob.units[slot]);
+                    rob.executing &= !(1 << slot);
                 }
-                running
-            });
+            }
             // Retire in order.
-            while head < entries.len() && entries[head].started && entries[head].done + 2 <= cycle {
+            while rob.head < rob.tail && rob.done[Rob::slot(rob.head)].saturating_add(2) <= cycle {
                 if let Some(tr) = trace.as_deref_mut() {
-                    tr.rows[entries[head].insn as usize].2 = Some(cycle);
+                    tr.rows[rob.insn[Rob::slot(rob.head)] as usize].2 = Some(cycle);
                 }
-                head += 1;
+                rob.head += 1;
             }
             // Decode while slots, the buffer and the block allow.
             let mut slots = DECODE_SLOTS;
             let mut decoded_any = false;
-            while next < block.len() && entries.len() - head < ROB_SIZE {
+            while next < block.len() && ((rob.tail - rob.head) as usize) < ROB_SIZE {
                 let insn = &block[next];
                 let t = timing(isa, code, insn);
                 if t.slots > slots {
@@ -379,31 +418,27 @@ impl Simulator {
                 if insn.op == Opcode::MoveReg {
                     owner[usize::from(insn.rd)] = owner[usize::from(insn.ra)];
                 } else {
-                    let mut deps = [0u32; 3];
-                    let mut dep_count = 0u8;
+                    let id = rob.tail;
+                    let slot = Rob::slot(id);
+                    let mut count = 0usize;
                     for r in t.reads.iter().flatten() {
-                        if let Some(o) = owner[usize::from(*r)] {
-                            if !deps[..usize::from(dep_count)].contains(&o) {
-                                deps[usize::from(dep_count)] = o;
-                                dep_count += 1;
-                            }
+                        let o = owner[usize::from(*r)];
+                        if o != NONE && !rob.deps[slot][..count].contains(&o) {
+                            rob.deps[slot][count] = o;
+                            count += 1;
                         }
                     }
-                    let id = entries.len() as u32;
+                    rob.dep_count[slot] = count as u8;
                     if let Some(w) = t.write {
-                        owner[usize::from(w)] = Some(id);
+                        owner[usize::from(w)] = id;
                     }
-                    entries.push(Entry {
-                        decoded_at: cycle,
-                        done: u64::MAX,
-                        latency: t.cycles,
-                        units: t.units,
-                        started: false,
-                        dep_count,
-                        deps,
-                        insn: next as u32,
-                    });
-                    waiting.push(id);
+                    rob.done[slot] = NEVER;
+                    rob.eligible[slot] = cycle + 1;
+                    rob.units[slot] = t.units;
+                    rob.latency[slot] = t.cycles as u8;
+                    rob.insn[slot] = next as u32;
+                    rob.waiting |= 1 << slot;
+                    rob.tail += 1;
                 }
                 next = if insn.op.is_terminator() {
                     block.len()
@@ -413,48 +448,47 @@ impl Simulator {
             }
             // Start ready entries, oldest first, at most five.
             let mut starts = STARTS_PER_CYCLE;
-            for &id in waiting.iter() {
-                if starts == 0 {
-                    break;
-                }
-                let id = id as usize;
-                let e = entries[id];
-                let ready = e.decoded_at < cycle
-                    && units.fit(e.units)
-                    && e.deps[..usize::from(e.dep_count)].iter().all(|&d| {
-                        let d = d as usize;
-                        d < head || entries[d].done <= cycle
-                    });
+            let shift = Rob::slot(rob.head) as u32;
+            let mut order = rob.waiting.rotate_right(shift);
+            while starts > 0 && order != 0 {
+                let offset = order.trailing_zeros();
+                order &= order - 1;
+                let slot = Rob::slot(rob.head + offset);
+                let ready = rob.eligible[slot] <= cycle
+                    && units.fit(rob.units[slot])
+                    && rob.deps[slot][..usize::from(rob.dep_count[slot])]
+                        .iter()
+                        .all(|&d| rob.result_ready(d, cycle));
                 if ready {
-                    entries[id].started = true;
-                    entries[id].done = cycle + u64::from(e.latency);
-                    units.take(e.units);
-                    executing.push(id as u32);
+                    rob.done[slot] = cycle + u64::from(rob.latency[slot]);
+                    units.take(rob.units[slot]);
+                    rob.waiting &= !(1 << slot);
+                    rob.executing |= 1 << slot;
                     starts -= 1;
                     if let Some(tr) = trace.as_deref_mut() {
-                        tr.rows[e.insn as usize].1 = Some(cycle);
+                        tr.rows[rob.insn[slot] as usize].1 = Some(cycle);
                     }
                 }
             }
-            if starts != STARTS_PER_CYCLE {
-                waiting.retain(|&id| !entries[id as usize].started);
-            }
-            if next >= block.len() && head == entries.len() {
+            if next >= block.len() && rob.head == rob.tail {
                 break;
             }
             // The next cycle where anything can happen.
             let busy_next_cycle = decoded_any
                 || starts == 0
-                || (next < block.len() && entries.len() - head < ROB_SIZE);
+                || (next < block.len() && ((rob.tail - rob.head) as usize) < ROB_SIZE);
             cycle = if busy_next_cycle {
                 cycle + 1
             } else {
-                let mut event = u64::MAX;
-                for &i in executing.iter() {
-                    event = event.min(entries[i as usize].done);
+                let mut event = NEVER;
+                let mut bits = rob.executing;
+                while bits != 0 {
+                    let slot = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    event = event.min(rob.done[slot]);
                 }
-                if let Some(h) = entries.get(head).filter(|h| h.started) {
-                    event = event.min(h.done + 2);
+                if rob.head < rob.tail {
+                    event = event.min(rob.done[Rob::slot(rob.head)].saturating_add(2));
                 }
                 event.max(cycle + 1)
             };
@@ -490,6 +524,7 @@ mod tests {
         };
         let mut sim = Simulator::default();
         let mut blocks = 0;
+        let mut fast_path = 0;
         for round in 0..400 {
             let mut code = Vec::new();
             let mut starts = Vec::new();
@@ -518,18 +553,33 @@ mod tests {
             for i in 0..insns.len() {
                 if insns[i].op.is_terminator() {
                     let block = &insns[start..=i];
+                    let want = reference::reference_cost(isa, code, block);
+                    let at = block.last();
                     assert_eq!(
                         sim.block_cost(isa, code, block, None),
-                        reference::reference_cost(isa, code, block),
-                        "block ending at {:?}",
-                        block.last()
+                        want,
+                        "block ending at {at:?}"
                     );
+                    assert_eq!(
+                        sim.simulate(isa, code, block, None),
+                        want,
+                        "block ending at {at:?}"
+                    );
+                    if let Some(fast) = asap::asap_cost(isa, code, block) {
+                        assert_eq!(fast, want, "fast path, block ending at {at:?}");
+                        fast_path += 1;
+                    }
                     blocks += 1;
                     start = i + 1;
                 }
             }
         }
         assert!(blocks > 1000);
+        // Both the fast path and the full simulation must have been exercised.
+        assert!(
+            fast_path > blocks / 10 && fast_path < blocks,
+            "{fast_path} of {blocks}"
+        );
     }
 
     /// Long straight-line blocks fill the 32-entry buffer and stress retirement.
