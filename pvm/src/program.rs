@@ -207,6 +207,12 @@ impl Program {
         })
     }
 
+    /// Gas charged for entering at a pc that is not a valid entry (see
+    /// [`gas::invalid_entry_cost`]).
+    pub fn invalid_entry_cost(&self) -> u64 {
+        gas::invalid_entry_cost(self.profile.gas, self.profile.isa)
+    }
+
     /// The profile the program was decoded for.
     pub fn profile(&self) -> Profile {
         self.profile
@@ -259,9 +265,13 @@ impl Program {
     }
 
     /// Where a run entered at `pc` starts, and the cost of the block containing it; `None` when
-    /// `pc` is not an instruction (executing it is a trap).
+    /// `pc` is not an instruction (executing it is a trap). Under an ISA variant with GP 0.8's
+    /// strict code rule only real instructions are valid entries (not implicit traps).
     pub fn entry_point(&self, pc: u32) -> Option<EntryPoint> {
         let index = self.index_of_pc(pc)?;
+        if self.profile.isa.requires_strict_code() && self.origins[index as usize] != Origin::Real {
+            return None;
+        }
         let block = match self.block_starts.binary_search(&index) {
             Ok(b) => b,
             Err(b) => b - 1,

@@ -220,13 +220,21 @@ fn entering_at_a_non_instruction_panics() {
         "JAM_07, pc 1000",
     );
 
-    // The gas-model draft rejects the entry before charging anything.
-    for gas in [GAS, 0] {
-        let (mut vm, _) = start_with(src, Profile::GAS_DRAFT, &[]);
+    // GP 0.7 numbering with pipeline gas: the implicit trap is a block of its own, priced by
+    // the model (a lone trap costs 2).
+    let (mut vm, _) = start_with(src, Profile::GAS_DRAFT, &[]);
+    vm.set_pc(1);
+    let exit = vm.run();
+    check(&vm, exit, (Panic, 1, GAS - 2, regs(&[])), "GAS_DRAFT");
+
+    // The GP 0.8 draft rejects an invalid entry before charging anything, even with no (or
+    // negative) gas, and even at the end of the code where an implicit trap stands.
+    for (gas, pc) in [(GAS, 1), (0, 1), (-1, 7), (GAS, 5), (GAS, 1000)] {
+        let (mut vm, _) = start_with(src, Profile::JAM_08, &[]);
         vm.set_gas(gas);
-        vm.set_pc(1);
+        vm.set_pc(pc);
         let exit = vm.run();
-        check(&vm, exit, (Panic, 1, gas, regs(&[])), "GAS_DRAFT");
+        check(&vm, exit, (Panic, pc, gas, regs(&[])), "JAM_08");
     }
 }
 

@@ -108,11 +108,13 @@ fn run_on_interpreter(case: &Case, profile: Profile) -> CaseOutcome {
                     .set_access(*address, u64::from(*length), access)
                 {
                     diffs.push(format!("step {index}: map failed: {e}"));
+                    return CaseOutcome::Failed(diffs);
                 }
             }
             Step::Write(chunk) => {
                 if let Err(e) = vm.memory_mut().host_write(chunk.address, &chunk.contents) {
                     diffs.push(format!("step {index}: write failed: {e}"));
+                    return CaseOutcome::Failed(diffs);
                 }
             }
             Step::SetReg { reg, value } => vm.set_reg(*reg, *value),

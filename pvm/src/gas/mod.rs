@@ -97,13 +97,22 @@ impl BlockPricer {
     }
 }
 
-/// The gas charged when execution is entered at a pc that is not an instruction at all.
-/// GP 0.7 executes it as `trap` (cost 1); the GP 0.8 draft rejects the entry before charging.
-pub fn invalid_entry_cost(model: GasModel) -> u64 {
-    match model {
-        GasModel::PerInstruction => 1,
-        GasModel::Pipeline => 0,
+/// The gas charged when execution is entered at a pc that is not an instruction at all: nothing
+/// under an ISA variant with GP 0.8's strict code rule (the entry is rejected before charging),
+/// else the model's price of a block made of one implicit `trap` (GP 0.7 executes it).
+pub fn invalid_entry_cost(model: GasModel, isa: IsaVariant) -> u64 {
+    if isa.requires_strict_code() {
+        return 0;
     }
+    let trap = GasInsn {
+        op: Opcode::Trap,
+        ra: 0,
+        rb: 0,
+        rd: 0,
+        target: 0,
+        next_pc: 1,
+    };
+    BlockPricer::new(model, isa).block_cost(&[], &[trap])
 }
 
 /// Whether `op` is one of the opcodes that make a branch "predictable" in the pipeline model.

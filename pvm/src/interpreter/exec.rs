@@ -33,7 +33,7 @@ impl Instance {
                 index as usize
             }
             Resume::Invalid { cost } => {
-                if gas < cost as i64 {
+                if cost > 0 && gas < cost as i64 {
                     return ExitReason::OutOfGas;
                 }
                 self.gas = gas - cost as i64;

@@ -100,7 +100,7 @@ impl Instance {
                 cost: e.block_cost,
             },
             None => Resume::Invalid {
-                cost: crate::gas::invalid_entry_cost(self.program.profile().gas),
+                cost: self.program.invalid_entry_cost(),
             },
         };
     }

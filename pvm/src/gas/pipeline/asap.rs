@@ -20,7 +20,7 @@ pub(super) fn asap_cost(isa: IsaVariant, code: &[u8], block: &[GasInsn]) -> Opti
     // Per entry (at most ROB_SIZE, so the buffer never fills): start, done, units.
     let mut start = [0u64; ROB_SIZE];
     let mut done = [0u64; ROB_SIZE];
-    let mut units = [0u8; ROB_SIZE];
+    let mut units = [0u64; ROB_SIZE];
     let mut owner = [NONE; 13];
     let mut entries = 0usize;
     let mut cycle = 0u64; // decode cycle
@@ -53,7 +53,7 @@ pub(super) fn asap_cost(isa: IsaVariant, code: &[u8], block: &[GasInsn]) -> Opti
         units[entries] = t.units;
         retire = retire.max(done[entries] + 2);
         for (u, users) in unit_users.iter_mut().enumerate() {
-            *users += (t.units >> u) & 1;
+            *users += (t.units >> (8 * u)) as u8;
         }
         if let Some(w) = t.write {
             owner[usize::from(w)] = entries as u8;
@@ -75,15 +75,17 @@ pub(super) fn asap_cost(isa: IsaVariant, code: &[u8], block: &[GasInsn]) -> Opti
         if unit_users[u] <= limit {
             continue;
         }
+        let need = |j: usize| (units[j] >> (8 * u)) as u8;
         for i in 0..entries {
-            if units[i] >> u & 1 == 0 {
+            if need(i) == 0 {
                 continue;
             }
-            // Users busy at the cycle entry i starts (intervals are [start, done)).
-            let busy = (0..entries)
-                .filter(|&j| units[j] >> u & 1 != 0 && start[j] <= start[i] && start[i] < done[j])
-                .count();
-            if busy > usize::from(limit) {
+            // Units of this kind in use at the cycle entry i starts (intervals are [start, done)).
+            let busy: u32 = (0..entries)
+                .filter(|&j| start[j] <= start[i] && start[i] < done[j])
+                .map(|j| u32::from(need(j)))
+                .sum();
+            if busy > u32::from(limit) {
                 return None;
             }
         }

@@ -56,8 +56,8 @@ pub(super) fn reference_cost(isa: IsaVariant, code: &[u8], block: &[GasInsn]) ->
                         owner[usize::from(w)] = Some(entries.len() as u32);
                     }
                     let mut u = [0u8; 5];
-                    for (i, bit) in u.iter_mut().enumerate() {
-                        *bit = (t.units >> i) & 1;
+                    for (i, count) in u.iter_mut().enumerate() {
+                        *count = (t.units >> (8 * i)) as u8;
                     }
                     entries.push(Entry {
                         state: State::Decoded,

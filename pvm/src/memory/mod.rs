@@ -6,11 +6,19 @@
 
 use std::ptr::NonNull;
 
+mod runs;
+
+use runs::PageRuns;
+
 /// Guest page size (`Z_P`).
 pub const PAGE_SIZE: u32 = 1 << 12;
 /// Accesses to addresses below this panic instead of faulting (`Z_Z`).
 pub const LOW_GUARD: u32 = 1 << 16;
 const PAGE_COUNT: usize = 1 << 20;
+/// The host maps guest memory read-write in aligned chunks of this many pages, which bounds the
+/// number of host mappings (`vm.max_map_count`) whatever pattern of pages the guest uses.
+const CHUNK_PAGES: usize = 64;
+const CHUNK_COUNT: usize = PAGE_COUNT / CHUNK_PAGES;
 const SPACE: usize = 1 << 32;
 
 /// Access rights of a page.
@@ -45,7 +53,10 @@ pub struct Memory {
     /// One byte per guest page (an `Access`), in its own anonymous mapping so that raw pointers
     /// to it (see [`FastPath`]) stay valid while the table is updated.
     access: NonNull<u8>,
+    /// Bit per host chunk: mapped read-write for the host.
     host_mapped: Box<[u64]>,
+    /// The accessible pages as runs (for `sbrk`).
+    runs: PageRuns,
 }
 
 /// Raw pointers for the interpreter's single-page fast path, hoisted out of its loop.
@@ -160,7 +171,8 @@ impl Memory {
         Ok(Self {
             base,
             access,
-            host_mapped: vec![0u64; PAGE_COUNT / 64].into_boxed_slice(),
+            host_mapped: vec![0u64; CHUNK_COUNT / 64].into_boxed_slice(),
+            runs: PageRuns::default(),
         })
     }
 
@@ -202,33 +214,38 @@ impl Memory {
     }
 
     fn is_host_mapped(&self, page: usize) -> bool {
-        self.host_mapped[page / 64] & (1 << (page % 64)) != 0
+        let chunk = page / CHUNK_PAGES;
+        self.host_mapped[chunk / 64] & (1 << (chunk % 64)) != 0
     }
 
-    /// Makes pages `[first, first + count)` readable and writable for the host.
+    /// Makes the chunks holding pages `[first, first + count)` readable and writable for the
+    /// host. A chunk is marked only once `mprotect` has succeeded for it.
     fn host_map(&mut self, first: usize, count: usize) -> Result<(), MemoryError> {
-        let mut page = first;
-        let end = first + count;
-        while page < end {
-            if self.is_host_mapped(page) {
-                page += 1;
+        let mut chunk = first / CHUNK_PAGES;
+        let end = (first + count).div_ceil(CHUNK_PAGES).min(CHUNK_COUNT);
+        let is_mapped = |bits: &[u64], c: usize| bits[c / 64] & (1 << (c % 64)) != 0;
+        while chunk < end {
+            if is_mapped(&self.host_mapped, chunk) {
+                chunk += 1;
                 continue;
             }
-            let run_start = page;
-            while page < end && !self.is_host_mapped(page) {
-                self.host_mapped[page / 64] |= 1 << (page % 64);
-                page += 1;
+            let run_start = chunk;
+            while chunk < end && !is_mapped(&self.host_mapped, chunk) {
+                chunk += 1;
             }
             // SAFETY: the range lies inside our reservation.
             let rc = unsafe {
                 libc::mprotect(
-                    self.base.as_ptr().add(run_start << 12).cast(),
-                    (page - run_start) << 12,
+                    self.base.as_ptr().add((run_start * CHUNK_PAGES) << 12).cast(),
+                    ((chunk - run_start) * CHUNK_PAGES) << 12,
                     libc::PROT_READ | libc::PROT_WRITE,
                 )
             };
             if rc != 0 {
                 return Err(MemoryError(std::io::Error::last_os_error()));
+            }
+            for c in run_start..chunk {
+                self.host_mapped[c / 64] |= 1 << (c % 64);
             }
         }
         Ok(())
@@ -239,20 +256,16 @@ impl Memory {
         if len == 0 {
             return Ok(());
         }
-        let first = page_of(addr);
+        let first = addr >> 12;
         let last_byte = u64::from(addr) + len - 1;
-        let count = ((last_byte >> 12) as usize + 1 - first).min(PAGE_COUNT);
-        for i in 0..count {
-            let page = (first + i) % PAGE_COUNT;
-            if access != Access::None {
-                self.host_map(page, 1)?;
-            }
-            self.access_table_mut()[page] = access as u8;
-        }
-        Ok(())
+        let count = ((last_byte >> 12) - u64::from(first) + 1).min(PAGE_COUNT as u64) as u32;
+        // At most two segments: up to the top of the address space, then from page 0.
+        let to_top = (PAGE_COUNT as u32 - first).min(count);
+        self.set_page_range(first, to_top, access)?;
+        self.set_page_range(0, count - to_top, access)
     }
 
-    /// Pages `[first, first + count)` made accessible at once (fast path for large regions).
+    /// Sets the access of pages `[first_page, first_page + count)` (clipped at the top).
     pub fn set_page_range(
         &mut self,
         first_page: u32,
@@ -268,6 +281,8 @@ impl Memory {
             self.host_map(first, end - first)?;
         }
         self.access_table_mut()[first..end].fill(access as u8);
+        self.runs
+            .set(first as u32, (end - 1) as u32, access != Access::None);
         Ok(())
     }
 
@@ -420,9 +435,10 @@ impl Memory {
         let first = page_of(addr);
         let pages =
             ((u64::from(addr & (PAGE_SIZE - 1)) + data.len() as u64 - 1) >> 12) as usize + 1;
-        for i in 0..pages.min(PAGE_COUNT) {
-            self.host_map((first + i) % PAGE_COUNT, 1)?;
-        }
+        let pages = pages.min(PAGE_COUNT);
+        let to_top = (PAGE_COUNT - first).min(pages);
+        self.host_map(first, to_top)?;
+        self.host_map(0, pages - to_top)?;
         for (i, b) in data.iter().enumerate() {
             self.set_byte(addr.wrapping_add(i as u32), *b);
         }
@@ -454,22 +470,19 @@ impl Memory {
             return 0;
         }
         let mut x = u64::from(heap_start);
-        // x ≤ 2³² and size ≤ 2³², so the sum cannot overflow.
+        // x ≤ 2³² and size ≤ 2³², so the sum cannot overflow. Each step skips a whole run of
+        // accessible pages, so the cost is bounded by the number of runs, not of pages.
         while x + size <= SPACE as u64 {
-            let first = (x >> 12) as usize;
-            let last = ((x + size - 1) >> 12) as usize;
-            match (first..=last).rev().find(|&p| self.access_table()[p] != 0) {
+            let first = (x >> 12) as u32;
+            let last = ((x + size - 1) >> 12) as u32;
+            match self.runs.overlapping_end(first, last) {
+                Some(end) => x = (u64::from(end) + 1) << 12,
                 None => {
-                    let count = (last + 1 - first) as u32;
-                    if self
-                        .set_page_range(first as u32, count, Access::Write)
-                        .is_err()
-                    {
-                        return 0;
-                    }
-                    return x;
+                    return match self.set_page_range(first, last - first + 1, Access::Write) {
+                        Ok(()) => x,
+                        Err(_) => 0,
+                    };
                 }
-                Some(readable) => x = ((readable as u64) + 1) << 12,
             }
         }
         0
