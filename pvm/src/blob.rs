@@ -40,6 +40,14 @@ pub enum BlobError {
         /// The offending bits.
         bits: u8,
     },
+    /// A hand-built blob whose bitmask does not have one bit per code byte.
+    #[error("opcode bitmask has {actual} byte(s); {expected} are needed for the code")]
+    MaskLength {
+        /// Bytes needed (⌈|c| / 8⌉).
+        expected: usize,
+        /// Bytes present.
+        actual: usize,
+    },
     /// Bytes follow the bitmask.
     #[error("{count} unexpected byte(s) after the bitmask at offset {offset}")]
     TrailingBytes {
@@ -169,6 +177,44 @@ impl CodeBlob {
             code,
             mask,
         })
+    }
+
+    /// Checks the invariants [`CodeBlob::parse`] guarantees, for blobs built by hand: size
+    /// limits, one bitmask bit per code byte, zero padding bits.
+    pub fn validate(&self) -> Result<(), BlobError> {
+        if self.code.len() > MAX_CODE_LEN {
+            return Err(BlobError::TooLarge {
+                offset: 0,
+                field: "code length",
+                value: self.code.len() as u64,
+                limit: MAX_CODE_LEN as u64,
+            });
+        }
+        if self.jump_table.len() > MAX_JUMP_TABLE_ENTRIES {
+            return Err(BlobError::TooLarge {
+                offset: 0,
+                field: "jump table length",
+                value: self.jump_table.len() as u64,
+                limit: MAX_JUMP_TABLE_ENTRIES as u64,
+            });
+        }
+        let expected = self.code.len().div_ceil(8);
+        if self.mask.len() != expected {
+            return Err(BlobError::MaskLength {
+                expected,
+                actual: self.mask.len(),
+            });
+        }
+        if self.code.len() % 8 != 0 {
+            let bits = self.mask[expected - 1] & !((1u8 << (self.code.len() % 8)) - 1);
+            if bits != 0 {
+                return Err(BlobError::MaskPadding {
+                    offset: expected - 1,
+                    bits,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Encodes the blob, choosing the smallest jump-entry size that fits.

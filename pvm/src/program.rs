@@ -115,6 +115,7 @@ impl Program {
 
     /// Decodes a parsed blob for `profile`.
     pub fn decode(blob: CodeBlob, profile: Profile) -> Result<Self, LoadError> {
+        blob.validate()?;
         let code = &blob.code;
         let table = profile.isa.table();
         let capacity = code.len() / 3 + 2;

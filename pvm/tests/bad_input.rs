@@ -90,3 +90,25 @@ fn a_huge_claimed_code_length_is_rejected_without_allocating() {
     let bytes = [0u8, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
     assert!(Program::from_blob_bytes(&bytes, Profile::JAM_07).is_err());
 }
+
+#[test]
+fn hand_built_blobs_are_validated_by_decode() {
+    let blob = CodeBlob {
+        jump_table: vec![],
+        code: vec![0; 16],
+        mask: vec![],
+    };
+    assert!(matches!(
+        Program::decode(blob, Profile::JAM_07),
+        Err(kiln_pvm::LoadError::Blob(kiln_pvm::BlobError::MaskLength {
+            expected: 2,
+            actual: 0
+        }))
+    ));
+    let padded = CodeBlob {
+        jump_table: vec![],
+        code: vec![0; 3],
+        mask: vec![0xFF],
+    };
+    assert!(Program::decode(padded, Profile::JAM_07).is_err());
+}

@@ -118,14 +118,14 @@ impl Instance {
         out
     }
 
-    /// One register (index < 13).
+    /// One register. Panics if `index` ≥ 13.
     pub fn reg(&self, index: usize) -> u64 {
-        self.regs[index.min(12)]
+        self.regs[..13][index]
     }
 
-    /// Sets one register (index < 13).
+    /// Sets one register. Panics if `index` ≥ 13.
     pub fn set_reg(&mut self, index: usize, value: u64) {
-        self.regs[index.min(12)] = value;
+        self.regs[..13][index] = value;
     }
 
     /// Sets all 13 registers.

@@ -179,7 +179,9 @@ impl Memory {
     /// Pointers for the interpreter's fast path.
     ///
     /// # Safety
-    /// The returned value must not be used after this `Memory` is dropped.
+    /// The returned value must not be used after this `Memory` is dropped, and while it is used
+    /// nothing else may access this `Memory` (its `store` writes through the pointers; hold the
+    /// `&mut Memory` for as long as the `FastPath` lives).
     pub unsafe fn fast_path(&self) -> FastPath {
         FastPath {
             base: self.base.as_ptr(),
@@ -236,7 +238,10 @@ impl Memory {
             // SAFETY: the range lies inside our reservation.
             let rc = unsafe {
                 libc::mprotect(
-                    self.base.as_ptr().add((run_start * CHUNK_PAGES) << 12).cast(),
+                    self.base
+                        .as_ptr()
+                        .add((run_start * CHUNK_PAGES) << 12)
+                        .cast(),
                     ((chunk - run_start) * CHUNK_PAGES) << 12,
                     libc::PROT_READ | libc::PROT_WRITE,
                 )

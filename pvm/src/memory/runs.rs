@@ -15,8 +15,16 @@ impl PageRuns {
         debug_assert!(first <= last);
         // Remove every run that overlaps (or, when adding, touches) the range, keeping the parts
         // that stick out.
-        let lo = if accessible { first.saturating_sub(1) } else { first };
-        let hi = if accessible { last.saturating_add(1) } else { last };
+        let lo = if accessible {
+            first.saturating_sub(1)
+        } else {
+            first
+        };
+        let hi = if accessible {
+            last.saturating_add(1)
+        } else {
+            last
+        };
         let mut new_first = first;
         let mut new_last = last;
         let starts: Vec<u32> = self

@@ -38,6 +38,7 @@ pub(super) fn asap_cost(isa: IsaVariant, code: &[u8], block: &[GasInsn]) -> Opti
             owner[usize::from(insn.rd)] = owner[usize::from(insn.ra)];
             continue;
         }
+        let terminates = insn.op.is_terminator();
         if entries == ROB_SIZE {
             return None;
         }
@@ -59,6 +60,14 @@ pub(super) fn asap_cost(isa: IsaVariant, code: &[u8], block: &[GasInsn]) -> Opti
             owner[usize::from(w)] = entries as u8;
         }
         entries += 1;
+        // Decoding stops at a terminator, as in the full simulation.
+        if terminates {
+            break;
+        }
+    }
+    if entries == 0 {
+        // Nothing executes: the run ends at cycle 0.
+        return Some(1);
     }
     let start = &start[..entries];
     let done = &done[..entries];
@@ -91,6 +100,5 @@ pub(super) fn asap_cost(isa: IsaVariant, code: &[u8], block: &[GasInsn]) -> Opti
         }
     }
     // Decoding finishes before the last retirement, so the run ends when the last entry retires.
-    debug_assert!(entries > 0 && retire > cycle);
     Some(retire.saturating_sub(SLACK).max(1))
 }

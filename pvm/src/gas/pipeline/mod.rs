@@ -583,6 +583,23 @@ mod tests {
         );
     }
 
+    /// Blocks with nothing to execute cost the minimum, on both paths.
+    #[test]
+    fn empty_blocks_cost_one() {
+        let isa = IsaVariant::Jam08;
+        assert_eq!(simulate_block(isa, &[], &[], None), 1);
+        let mv = GasInsn {
+            op: Opcode::MoveReg,
+            ra: 1,
+            rb: 0,
+            rd: 2,
+            target: 0,
+            next_pc: 2,
+        };
+        assert_eq!(simulate_block(isa, &[], &[mv], None), 1);
+        assert_eq!(reference::reference_cost(isa, &[], &[mv]), 1);
+    }
+
     /// `trailing_zero_bits` takes two ALU slots, so only two of them run at once.
     #[test]
     fn trailing_zero_bits_occupies_two_alu_slots() {
