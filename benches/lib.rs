@@ -144,10 +144,27 @@ pub fn run_kiln(workload: &Workload, program: &std::sync::Arc<kiln_pvm::Program>
     (vm.reg(7), gas - vm.gas())
 }
 
-/// A deterministic pseudo-random GP code blob of about `size` bytes for `isa`: valid opcodes with
-/// plausible operand lengths and a terminator every few instructions (branch targets are arbitrary,
-/// so the program is for decoding, not for running).
+/// The opcode mix of a synthetic program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mix {
+    /// Every opcode equally likely: many loads, stores, divisions and host calls (the most
+    /// expensive blocks for the pipeline gas model).
+    Uniform,
+    /// Roughly like compiled code: ~70 % ALU and moves, ~25 % loads and stores, ~5 % multiply,
+    /// divide and others.
+    CompiledLike,
+}
+
+/// A deterministic pseudo-random GP code blob of about `size` bytes for `isa` with the uniform
+/// opcode mix (see [`synthetic_blob_with`]).
 pub fn synthetic_blob(size: usize, isa: kiln_pvm::IsaVariant, seed: u64) -> Vec<u8> {
+    synthetic_blob_with(size, isa, seed, Mix::Uniform)
+}
+
+/// A deterministic pseudo-random GP code blob of about `size` bytes for `isa`: valid opcodes drawn
+/// from `mix` with plausible operand lengths and a branch every 12–19 instructions (targets are
+/// arbitrary, so the program is for decoding, not for running).
+pub fn synthetic_blob_with(size: usize, isa: kiln_pvm::IsaVariant, seed: u64, mix: Mix) -> Vec<u8> {
     use kiln_pvm::isa::Format;
     let mut state = seed | 1;
     let mut next = move || {
@@ -161,6 +178,47 @@ pub fn synthetic_blob(size: usize, isa: kiln_pvm::IsaVariant, seed: u64) -> Vec<
         .filter_map(|&op| isa.table().encode(op).map(|b| (op, b)))
         .filter(|(op, _)| !matches!(op, kiln_pvm::Opcode::Trap))
         .collect();
+    let class = |op: kiln_pvm::Opcode| -> usize {
+        use kiln_pvm::Opcode::*;
+        if kiln_pvm::semantics::load_kind(op).is_some()
+            || kiln_pvm::semantics::store_width(op).is_some()
+        {
+            1
+        } else if matches!(
+            op,
+            Mul32
+                | Mul64
+                | MulImm32
+                | MulImm64
+                | MulUpperSS
+                | MulUpperUU
+                | MulUpperSU
+                | DivU32
+                | DivS32
+                | RemU32
+                | RemS32
+                | DivU64
+                | DivS64
+                | RemU64
+                | RemS64
+                | Ecalli
+                | Sbrk
+                | Unlikely
+        ) || op.is_terminator()
+        {
+            2
+        } else {
+            0
+        }
+    };
+    let pools: Vec<Vec<(kiln_pvm::Opcode, u8)>> = (0..3)
+        .map(|c| {
+            ops.iter()
+                .copied()
+                .filter(|&(op, _)| class(op) == c)
+                .collect()
+        })
+        .collect();
     let mut code = Vec::with_capacity(size + 16);
     let mut starts = Vec::new();
     let mut since_terminator = 0;
@@ -172,7 +230,17 @@ pub fn synthetic_blob(size: usize, isa: kiln_pvm::IsaVariant, seed: u64) -> Vec<
             (op, isa.table().encode(op).unwrap())
         } else {
             since_terminator += 1;
-            ops[(r >> 8) as usize % ops.len()]
+            match mix {
+                Mix::Uniform => ops[(r >> 8) as usize % ops.len()],
+                Mix::CompiledLike => {
+                    let pool = match (r >> 40) % 100 {
+                        0..=69 => &pools[0],
+                        70..=94 => &pools[1],
+                        _ => &pools[2],
+                    };
+                    pool[(r >> 8) as usize % pool.len()]
+                }
+            }
         };
         let operand_len = match op.format() {
             Format::NoArgs => 0,
