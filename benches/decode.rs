@@ -7,7 +7,10 @@ use kiln_benches::{synthetic_blob_with, Mix};
 use kiln_pvm::{IsaVariant, Profile, Program};
 
 fn bench(c: &mut Criterion) {
-    for (mix_name, mix) in [("uniform", Mix::Uniform), ("compiled-like", Mix::CompiledLike)] {
+    for (mix_name, mix) in [
+        ("uniform", Mix::Uniform),
+        ("compiled-like", Mix::CompiledLike),
+    ] {
         let blob = synthetic_blob_with(1 << 20, IsaVariant::GasDraft, 0x5eed, mix);
         let mut group = c.benchmark_group(format!("decode/1MiB-{mix_name}"));
         group.throughput(Throughput::Bytes(blob.len() as u64));
