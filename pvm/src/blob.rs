@@ -81,6 +81,16 @@ fn truncated(
     }
 }
 
+/// The set padding bits of the last bitmask byte (bits past the end of the code), if any.
+/// `mask` must hold ⌈code_len / 8⌉ bytes.
+fn padding_bits(mask: &[u8], code_len: usize) -> Option<u8> {
+    if code_len % 8 == 0 {
+        return None;
+    }
+    let bits = mask[mask.len() - 1] & !((1u8 << (code_len % 8)) - 1);
+    (bits != 0).then_some(bits)
+}
+
 impl CodeBlob {
     /// Parses and validates `bytes` as a GP code blob.
     pub fn parse(bytes: &[u8]) -> Result<Self, BlobError> {
@@ -157,14 +167,11 @@ impl CodeBlob {
                 mask_len.saturating_sub(r.remaining()),
             ))?
             .to_vec();
-        if code_len % 8 != 0 {
-            let bits = mask[mask_len - 1] & !((1u8 << (code_len % 8)) - 1);
-            if bits != 0 {
-                return Err(BlobError::MaskPadding {
-                    offset: at + mask_len - 1,
-                    bits,
-                });
-            }
+        if let Some(bits) = padding_bits(&mask, code_len) {
+            return Err(BlobError::MaskPadding {
+                offset: at + mask_len - 1,
+                bits,
+            });
         }
         if r.remaining() != 0 {
             return Err(BlobError::TrailingBytes {
@@ -205,14 +212,11 @@ impl CodeBlob {
                 actual: self.mask.len(),
             });
         }
-        if self.code.len() % 8 != 0 {
-            let bits = self.mask[expected - 1] & !((1u8 << (self.code.len() % 8)) - 1);
-            if bits != 0 {
-                return Err(BlobError::MaskPadding {
-                    offset: expected - 1,
-                    bits,
-                });
-            }
+        if let Some(bits) = padding_bits(&self.mask, self.code.len()) {
+            return Err(BlobError::MaskPadding {
+                offset: expected - 1,
+                bits,
+            });
         }
         Ok(())
     }
