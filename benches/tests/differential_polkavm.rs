@@ -1,0 +1,365 @@
+//! Kiln's interpreter against PolkaVM 0.37's interpreter (`ReviveV1` = GP 0.7 numbering, one
+//! gas per instruction charged per block) on random programs: ALU, multiply/divide, shifts,
+//! cmov, compares and loads/stores on a read-write page, with forward branches, ending in a
+//! halt. Exit, registers, gas and memory must agree exactly.
+
+use std::sync::Arc;
+
+use kiln_pvm::{Access, ExitReason, Instance, IsaVariant, Profile, Program};
+use polkavm::program::InstructionSetKind;
+use polkavm::{
+    BackendKind, Config, CostModel, CostModelKind, Engine, GasMeteringKind, InterruptKind, Module,
+    ModuleConfig, ProgramBlob, ProgramCounter, ProgramParts, Reg,
+};
+
+const RW_BASE: u64 = 0x20000;
+const GAS: i64 = 1_000_000;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// A destination register: never r0 (halt address) or r1 (memory base).
+    fn dest(&mut self) -> u64 {
+        2 + self.below(11)
+    }
+    fn reg(&mut self) -> u64 {
+        self.below(13)
+    }
+    fn imm(&mut self) -> i64 {
+        match self.below(4) {
+            0 => self.below(64) as i64,
+            1 => -(self.below(64) as i64),
+            2 => self.next() as i32 as i64,
+            _ => {
+                [0, 1, -1, i32::MIN as i64, i32::MAX as i64, 31, 32, 63, 64][self.below(9) as usize]
+            }
+        }
+    }
+}
+
+const REG3: &[&str] = &[
+    "add_32",
+    "sub_32",
+    "mul_32",
+    "div_u_32",
+    "div_s_32",
+    "rem_u_32",
+    "rem_s_32",
+    "shlo_l_32",
+    "shlo_r_32",
+    "shar_r_32",
+    "add_64",
+    "sub_64",
+    "mul_64",
+    "div_u_64",
+    "div_s_64",
+    "rem_u_64",
+    "rem_s_64",
+    "shlo_l_64",
+    "shlo_r_64",
+    "shar_r_64",
+    "and",
+    "xor",
+    "or",
+    "mul_upper_s_s",
+    "mul_upper_u_u",
+    "mul_upper_s_u",
+    "set_lt_u",
+    "set_lt_s",
+    "cmov_iz",
+    "cmov_nz",
+    "rot_l_64",
+    "rot_l_32",
+    "rot_r_64",
+    "rot_r_32",
+    "and_inv",
+    "or_inv",
+    "xnor",
+    "max",
+    "max_u",
+    "min",
+    "min_u",
+];
+const REG2_IMM: &[&str] = &[
+    "add_imm_32",
+    "and_imm",
+    "xor_imm",
+    "or_imm",
+    "mul_imm_32",
+    "set_lt_u_imm",
+    "set_lt_s_imm",
+    "shlo_l_imm_32",
+    "shlo_r_imm_32",
+    "shar_r_imm_32",
+    "neg_add_imm_32",
+    "set_gt_u_imm",
+    "set_gt_s_imm",
+    "shlo_l_imm_alt_32",
+    "shlo_r_imm_alt_32",
+    "shar_r_imm_alt_32",
+    "cmov_iz_imm",
+    "cmov_nz_imm",
+    "add_imm_64",
+    "mul_imm_64",
+    "shlo_l_imm_64",
+    "shlo_r_imm_64",
+    "shar_r_imm_64",
+    "neg_add_imm_64",
+    "shlo_l_imm_alt_64",
+    "shlo_r_imm_alt_64",
+    "shar_r_imm_alt_64",
+    "rot_r_64_imm",
+    "rot_r_64_imm_alt",
+    "rot_r_32_imm",
+    "rot_r_32_imm_alt",
+];
+const REG2: &[&str] = &[
+    "move_reg",
+    "count_set_bits_64",
+    "count_set_bits_32",
+    "leading_zero_bits_64",
+    "leading_zero_bits_32",
+    "trailing_zero_bits_64",
+    "trailing_zero_bits_32",
+    "sign_extend_8",
+    "sign_extend_16",
+    "zero_extend_16",
+    "reverse_bytes",
+];
+const LOADS: &[&str] = &[
+    "load_ind_u8",
+    "load_ind_i8",
+    "load_ind_u16",
+    "load_ind_i16",
+    "load_ind_u32",
+    "load_ind_i32",
+    "load_ind_u64",
+];
+const STORES: &[&str] = &[
+    "store_ind_u8",
+    "store_ind_u16",
+    "store_ind_u32",
+    "store_ind_u64",
+];
+const BRANCH_IMM: &[&str] = &[
+    "branch_eq_imm",
+    "branch_ne_imm",
+    "branch_lt_u_imm",
+    "branch_le_u_imm",
+    "branch_ge_u_imm",
+    "branch_gt_u_imm",
+    "branch_lt_s_imm",
+    "branch_le_s_imm",
+    "branch_ge_s_imm",
+    "branch_gt_s_imm",
+];
+const BRANCH_REG: &[&str] = &[
+    "branch_eq",
+    "branch_ne",
+    "branch_lt_u",
+    "branch_lt_s",
+    "branch_ge_u",
+    "branch_ge_s",
+];
+
+fn pick<'a>(rng: &mut Rng, list: &[&'a str]) -> &'a str {
+    list[rng.below(list.len() as u64) as usize]
+}
+
+/// A random program in assembler text: blocks of straight-line code separated by forward
+/// branches to the next block, ending in a halt.
+fn program(rng: &mut Rng) -> String {
+    let mut text = String::new();
+    let blocks = 1 + rng.below(6);
+    for b in 0..blocks {
+        for _ in 0..1 + rng.below(12) {
+            let line = match rng.below(41) {
+                // Rarely, memory through an arbitrary register: usually a fault.
+                40 => format!(
+                    "{} r{}, r{}, {}",
+                    pick(rng, LOADS),
+                    rng.dest(),
+                    rng.reg(),
+                    rng.imm()
+                ),
+                0..=15 => format!(
+                    "{} r{}, r{}, r{}",
+                    pick(rng, REG3),
+                    rng.dest(),
+                    rng.reg(),
+                    rng.reg()
+                ),
+                16..=27 => format!(
+                    "{} r{}, r{}, {}",
+                    pick(rng, REG2_IMM),
+                    rng.dest(),
+                    rng.reg(),
+                    rng.imm()
+                ),
+                28..=31 => format!("{} r{}, r{}", pick(rng, REG2), rng.dest(), rng.reg()),
+                32..=35 => format!(
+                    "{} r{}, r1, {}",
+                    pick(rng, LOADS),
+                    rng.dest(),
+                    rng.below(4089)
+                ),
+                _ => format!(
+                    "{} r{}, r1, {}",
+                    pick(rng, STORES),
+                    rng.reg(),
+                    rng.below(4089)
+                ),
+            };
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let next = format!("b{}", b + 1);
+        let branch = match rng.below(3) {
+            0 => format!(
+                "{} r{}, {}, {next}",
+                pick(rng, BRANCH_IMM),
+                rng.reg(),
+                rng.imm()
+            ),
+            1 => format!(
+                "{} r{}, r{}, {next}",
+                pick(rng, BRANCH_REG),
+                rng.reg(),
+                rng.reg()
+            ),
+            _ => "fallthrough".to_string(),
+        };
+        text.push_str(&branch);
+        text.push_str(&format!("\nb{}:\n", b + 1));
+    }
+    text.push_str("jump_ind r0, 0\n");
+    text
+}
+
+struct Outcome {
+    exit: &'static str,
+    regs: [u64; 13],
+    gas: i64,
+    memory: Vec<u8>,
+}
+
+fn run_kiln(blob: &[u8], regs: [u64; 13]) -> Outcome {
+    let program = Arc::new(Program::from_blob_bytes(blob, Profile::JAM_07).expect("decodes"));
+    let mut vm = Instance::new(program).expect("memory");
+    vm.memory_mut()
+        .set_access(RW_BASE as u32, 4096, Access::Write)
+        .expect("map");
+    vm.set_regs(regs);
+    vm.set_gas(GAS);
+    vm.set_pc(0);
+    let exit = match vm.run() {
+        ExitReason::Halt => "halt",
+        ExitReason::Panic | ExitReason::PageFault(_) => "trap",
+        ExitReason::OutOfGas => "out-of-gas",
+        ExitReason::HostCall(_) => "ecalli",
+    };
+    let mut memory = vec![0u8; 4096];
+    vm.memory().host_read(RW_BASE as u32, &mut memory);
+    Outcome {
+        exit,
+        regs: vm.regs(),
+        gas: vm.gas(),
+        memory,
+    }
+}
+
+fn run_polkavm(engine: &Engine, blob: &[u8], regs: [u64; 13]) -> Outcome {
+    let mut parts = ProgramParts::empty(InstructionSetKind::ReviveV1);
+    parts.code_and_jump_table = blob.to_vec().into();
+    parts.rw_data_size = 4096;
+    let blob = ProgramBlob::from_parts(parts).expect("PolkaVM accepts the blob");
+    let mut config = ModuleConfig::new();
+    config.set_page_size(4096);
+    config.set_gas_metering(Some(GasMeteringKind::Sync));
+    config.set_cost_model(Some(CostModelKind::Simple(CostModel::naive_ref())));
+    let module = Module::from_blob(engine, &config, blob).expect("module");
+    let mut vm = module.instantiate().expect("instance");
+    for (i, reg) in Reg::ALL.iter().enumerate() {
+        vm.set_reg(*reg, regs[i]);
+    }
+    vm.set_gas(GAS);
+    vm.set_next_program_counter(ProgramCounter(0));
+    let exit = match vm.run().expect("run") {
+        InterruptKind::Finished => "halt",
+        InterruptKind::Trap | InterruptKind::Segfault(_) => "trap",
+        InterruptKind::NotEnoughGas => "out-of-gas",
+        InterruptKind::Ecalli(_) => "ecalli",
+        InterruptKind::Step => "step",
+    };
+    let mut out = [0u64; 13];
+    for (i, reg) in Reg::ALL.iter().enumerate() {
+        out[i] = vm.reg(*reg);
+    }
+    let memory = vm.read_memory(RW_BASE as u32, 4096).expect("read rw page");
+    Outcome {
+        exit,
+        regs: out,
+        gas: vm.gas(),
+        memory,
+    }
+}
+
+#[test]
+fn kiln_and_polkavm_interpreters_agree_on_random_programs() {
+    let mut config = Config::new();
+    config.set_backend(Some(BackendKind::Interpreter));
+    let engine = Engine::new(&config).expect("PolkaVM engine");
+    // Longer runs: KILN_DIFF_CASES=200000 KILN_DIFF_SEED=7 cargo test -p kiln-benches --release
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let cases = env("KILN_DIFF_CASES", 3000);
+    let mut rng = Rng(env("KILN_DIFF_SEED", 0x1234_5678_9abc_def1) | 1);
+    let (mut halts, mut traps) = (0, 0);
+    for case in 0..cases {
+        let text = program(&mut rng);
+        let blob = kiln_pvm::asm::assemble(&text, IsaVariant::Jam07)
+            .unwrap_or_else(|e| panic!("{e}\n{text}"))
+            .to_bytes();
+        let mut regs = [0u64; 13];
+        for r in regs.iter_mut() {
+            *r = match rng.below(3) {
+                0 => rng.below(16),
+                1 => rng.next() as u32 as u64,
+                _ => rng.next(),
+            };
+        }
+        regs[0] = u64::from(kiln_pvm::HALT_ADDRESS);
+        regs[1] = RW_BASE;
+        let kiln = run_kiln(&blob, regs);
+        let pvm = run_polkavm(&engine, &blob, regs);
+        let context = format!("case {case}\n{text}\ninitial regs {regs:x?}");
+        assert_eq!(kiln.exit, pvm.exit, "exit differs: {context}");
+        assert_eq!(kiln.regs, pvm.regs, "registers differ: {context}");
+        assert_eq!(kiln.gas, pvm.gas, "gas differs: {context}");
+        assert!(kiln.memory == pvm.memory, "memory differs: {context}");
+        match kiln.exit {
+            "halt" => halts += 1,
+            "trap" => traps += 1,
+            _ => {}
+        }
+    }
+    // The programs must exercise both outcomes, not trivially agree on one.
+    eprintln!("{halts} halts, {traps} traps");
+    assert!(
+        halts > cases / 3 && traps > cases / 15,
+        "{halts} halts, {traps} traps"
+    );
+}
