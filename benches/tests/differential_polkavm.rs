@@ -1,5 +1,6 @@
-//! Kiln's interpreter against PolkaVM 0.37's interpreter (`ReviveV1` = GP 0.7 numbering, one
-//! gas per instruction charged per block) on random programs: ALU, multiply/divide, shifts,
+//! Kiln's interpreter against PolkaVM 0.37's interpreter on random programs, under both gas
+//! models (`ReviveV1` = GP 0.7 numbering with one gas per instruction; `JamV1` = GP 0.8 draft
+//! numbering with the pipeline model): ALU, multiply/divide, shifts,
 //! cmov, compares and loads/stores on a read-write page, with forward branches, ending in a
 //! halt. Exit, registers, gas and memory must agree exactly.
 
@@ -8,9 +9,27 @@ use std::sync::Arc;
 use kiln_pvm::{Access, ExitReason, Instance, IsaVariant, Profile, Program};
 use polkavm::program::InstructionSetKind;
 use polkavm::{
-    BackendKind, Config, CostModel, CostModelKind, Engine, GasMeteringKind, InterruptKind, Module,
-    ModuleConfig, ProgramBlob, ProgramCounter, ProgramParts, Reg,
+    BackendKind, CacheModel, Config, CostModel, CostModelKind, Engine, GasMeteringKind,
+    InterruptKind, Module, ModuleConfig, ProgramBlob, ProgramCounter, ProgramParts, Reg,
 };
+
+/// A gas model on both sides: Kiln's profile and the matching PolkaVM ISA and cost model.
+#[derive(Clone, Copy)]
+enum Model {
+    /// GP 0.7 numbering, one gas per instruction (`ReviveV1` + naive costs).
+    PerInstruction,
+    /// GP 0.8 draft numbering, pipeline gas (`JamV1` + `Full(L2Hit)`).
+    Pipeline,
+}
+
+impl Model {
+    fn profile(self) -> Profile {
+        match self {
+            Model::PerInstruction => Profile::JAM_07,
+            Model::Pipeline => Profile::JAM_08,
+        }
+    }
+}
 
 const RW_BASE: u64 = 0x20000;
 const GAS: i64 = 1_000_000;
@@ -176,13 +195,31 @@ fn pick<'a>(rng: &mut Rng, list: &[&'a str]) -> &'a str {
 }
 
 /// A random program in assembler text: blocks of straight-line code separated by forward
-/// branches to the next block, ending in a halt.
-fn program(rng: &mut Rng) -> String {
+/// branches to the next block, ending in a halt. `unlikely` exists only in the 0.8 numbering.
+fn program(rng: &mut Rng, with_unlikely: bool) -> String {
     let mut text = String::new();
     let blocks = 1 + rng.below(6);
     for b in 0..blocks {
         for _ in 0..1 + rng.below(12) {
-            let line = match rng.below(41) {
+            let line = match rng.below(49) {
+                41 => format!("load_imm r{}, {}", rng.dest(), rng.imm()),
+                42 => format!("load_imm_64 r{}, {}", rng.dest(), rng.next()),
+                43 => format!(
+                    "store_imm_ind_u{} r1, {}, {}",
+                    [8, 16, 32, 64][rng.below(4) as usize],
+                    rng.below(4089),
+                    rng.imm()
+                ),
+                44 => format!(
+                    "store_imm_u{} {}, {}",
+                    [8, 16, 32, 64][rng.below(4) as usize],
+                    RW_BASE + rng.below(4089),
+                    rng.imm()
+                ),
+                45 => format!("load_u32 r{}, {}", rng.dest(), RW_BASE + rng.below(4093)),
+                46 => format!("store_u64 r{}, {}", rng.reg(), RW_BASE + rng.below(4089)),
+                47 if with_unlikely => "unlikely".to_string(),
+                47 | 48 => format!("load_i16 r{}, {}", rng.dest(), RW_BASE + rng.below(4095)),
                 // Rarely, memory through an arbitrary register: usually a fault.
                 40 => format!(
                     "{} r{}, r{}, {}",
@@ -252,8 +289,8 @@ struct Outcome {
     memory: Vec<u8>,
 }
 
-fn run_kiln(blob: &[u8], regs: [u64; 13]) -> Outcome {
-    let program = Arc::new(Program::from_blob_bytes(blob, Profile::JAM_07).expect("decodes"));
+fn run_kiln(model: Model, blob: &[u8], regs: [u64; 13]) -> Outcome {
+    let program = Arc::new(Program::from_blob_bytes(blob, model.profile()).expect("decodes"));
     let mut vm = Instance::new(program).expect("memory");
     vm.memory_mut()
         .set_access(RW_BASE as u32, 4096, Access::Write)
@@ -277,15 +314,21 @@ fn run_kiln(blob: &[u8], regs: [u64; 13]) -> Outcome {
     }
 }
 
-fn run_polkavm(engine: &Engine, blob: &[u8], regs: [u64; 13]) -> Outcome {
-    let mut parts = ProgramParts::empty(InstructionSetKind::ReviveV1);
+fn run_polkavm(model: Model, engine: &Engine, blob: &[u8], regs: [u64; 13]) -> Outcome {
+    let mut parts = ProgramParts::empty(match model {
+        Model::PerInstruction => InstructionSetKind::ReviveV1,
+        Model::Pipeline => InstructionSetKind::JamV1,
+    });
     parts.code_and_jump_table = blob.to_vec().into();
     parts.rw_data_size = 4096;
     let blob = ProgramBlob::from_parts(parts).expect("PolkaVM accepts the blob");
     let mut config = ModuleConfig::new();
     config.set_page_size(4096);
     config.set_gas_metering(Some(GasMeteringKind::Sync));
-    config.set_cost_model(Some(CostModelKind::Simple(CostModel::naive_ref())));
+    config.set_cost_model(Some(match model {
+        Model::PerInstruction => CostModelKind::Simple(CostModel::naive_ref()),
+        Model::Pipeline => CostModelKind::Full(CacheModel::L2Hit),
+    }));
     let module = Module::from_blob(engine, &config, blob).expect("module");
     let mut vm = module.instantiate().expect("instance");
     for (i, reg) in Reg::ALL.iter().enumerate() {
@@ -315,6 +358,15 @@ fn run_polkavm(engine: &Engine, blob: &[u8], regs: [u64; 13]) -> Outcome {
 
 #[test]
 fn kiln_and_polkavm_interpreters_agree_on_random_programs() {
+    differential(Model::PerInstruction, 0x1234_5678_9abc_def1);
+}
+
+#[test]
+fn kiln_and_polkavm_agree_under_the_pipeline_gas_model() {
+    differential(Model::Pipeline, 0x0bad_5eed_1234_5679);
+}
+
+fn differential(model: Model, default_seed: u64) {
     let mut config = Config::new();
     config.set_backend(Some(BackendKind::Interpreter));
     let engine = Engine::new(&config).expect("PolkaVM engine");
@@ -326,11 +378,15 @@ fn kiln_and_polkavm_interpreters_agree_on_random_programs() {
             .unwrap_or(default)
     };
     let cases = env("KILN_DIFF_CASES", 3000);
-    let mut rng = Rng(env("KILN_DIFF_SEED", 0x1234_5678_9abc_def1) | 1);
+    let mut rng = Rng(env("KILN_DIFF_SEED", default_seed) | 1);
     let (mut halts, mut traps) = (0, 0);
     for case in 0..cases {
-        let text = program(&mut rng);
-        let blob = kiln_pvm::asm::assemble(&text, IsaVariant::Jam07)
+        let text = program(&mut rng, matches!(model, Model::Pipeline));
+        let isa = match model {
+            Model::PerInstruction => IsaVariant::Jam07,
+            Model::Pipeline => IsaVariant::Jam08,
+        };
+        let blob = kiln_pvm::asm::assemble(&text, isa)
             .unwrap_or_else(|e| panic!("{e}\n{text}"))
             .to_bytes();
         let mut regs = [0u64; 13];
@@ -343,8 +399,8 @@ fn kiln_and_polkavm_interpreters_agree_on_random_programs() {
         }
         regs[0] = u64::from(kiln_pvm::HALT_ADDRESS);
         regs[1] = RW_BASE;
-        let kiln = run_kiln(&blob, regs);
-        let pvm = run_polkavm(&engine, &blob, regs);
+        let kiln = run_kiln(model, &blob, regs);
+        let pvm = run_polkavm(model, &engine, &blob, regs);
         let context = format!("case {case}\n{text}\ninitial regs {regs:x?}");
         assert_eq!(kiln.exit, pvm.exit, "exit differs: {context}");
         assert_eq!(kiln.regs, pvm.regs, "registers differ: {context}");
