@@ -46,9 +46,9 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-    /// A destination register: never r0 (halt address) or r1 (memory base).
+    /// A destination register: never r0 (halt address), r1 (memory base) or r12 (loop counter).
     fn dest(&mut self) -> u64 {
-        2 + self.below(11)
+        2 + self.below(10)
     }
     fn reg(&mut self) -> u64 {
         self.below(13)
@@ -200,6 +200,14 @@ fn program(rng: &mut Rng, with_unlikely: bool) -> String {
     let mut text = String::new();
     let blocks = 1 + rng.below(6);
     for b in 0..blocks {
+        // Some blocks run as a counted loop: re-entering a block re-charges it each time.
+        let looped = rng.below(3) == 0;
+        if looped {
+            text.push_str(&format!(
+                "load_imm r12, {}\nfallthrough\nl{b}:\n",
+                1 + rng.below(5)
+            ));
+        }
         for _ in 0..1 + rng.below(12) {
             let line = match rng.below(49) {
                 41 => format!("load_imm r{}, {}", rng.dest(), rng.imm()),
@@ -259,8 +267,15 @@ fn program(rng: &mut Rng, with_unlikely: bool) -> String {
             text.push_str(&line);
             text.push('\n');
         }
+        if looped {
+            text.push_str(&format!(
+                "add_imm_64 r12, r12, -1\nbranch_ne_imm r12, 0, l{b}\n"
+            ));
+        }
         let next = format!("b{}", b + 1);
-        let branch = match rng.below(3) {
+        let branch = match rng.below(5) {
+            3 => format!("jump {next}"),
+            4 => format!("load_imm_jump r{}, {}, {next}", rng.dest(), rng.imm()),
             0 => format!(
                 "{} r{}, {}, {next}",
                 pick(rng, BRANCH_IMM),
