@@ -273,7 +273,15 @@ fn program(rng: &mut Rng, with_unlikely: bool) -> String {
             ));
         }
         let next = format!("b{}", b + 1);
-        let branch = match rng.below(5) {
+        let branch = match rng.below(8) {
+            // Dynamic jumps through the jump table (every block label is an entry).
+            5 => format!("load_imm r11, &{next}\njump_ind r11, 0"),
+            6 => format!(
+                "load_imm r10, &{next}\nload_imm_jump_ind r11, r10, {}, 0",
+                rng.imm()
+            ),
+            // A jump to a random address: halt, panic or (rarely) a valid entry.
+            7 => format!("jump_ind r{}, {}", rng.reg(), rng.imm()),
             3 => format!("jump {next}"),
             4 => format!("load_imm_jump r{}, {}, {next}", rng.dest(), rng.imm()),
             0 => format!(
@@ -294,6 +302,8 @@ fn program(rng: &mut Rng, with_unlikely: bool) -> String {
         text.push_str(&format!("\nb{}:\n", b + 1));
     }
     text.push_str("jump_ind r0, 0\n");
+    let labels: Vec<String> = (1..=blocks).map(|b| format!("b{b}")).collect();
+    text.push_str(&format!(".jump_table {}\n", labels.join(", ")));
     text
 }
 
