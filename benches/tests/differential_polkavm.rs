@@ -227,6 +227,7 @@ fn program(rng: &mut Rng, with_unlikely: bool) -> String {
                 45 => format!("load_u32 r{}, {}", rng.dest(), RW_BASE + rng.below(4093)),
                 46 => format!("store_u64 r{}, {}", rng.reg(), RW_BASE + rng.below(4089)),
                 47 if with_unlikely => "unlikely".to_string(),
+                48 if rng.below(2) == 0 => format!("ecalli {}", rng.below(200)),
                 47 | 48 => format!("load_i16 r{}, {}", rng.dest(), RW_BASE + rng.below(4095)),
                 // Rarely, memory through an arbitrary register: usually a fault.
                 40 => format!(
@@ -307,8 +308,15 @@ fn program(rng: &mut Rng, with_unlikely: bool) -> String {
     text
 }
 
+/// What the "host" answers in r7 for host call `id` (the same on both sides).
+fn host_answer(id: u32) -> u64 {
+    u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 struct Outcome {
     exit: &'static str,
+    /// Host-call ids in the order they happened (each answered the same way on both sides).
+    host_calls: Vec<u32>,
     regs: [u64; 13],
     gas: i64,
     memory: Vec<u8>,
@@ -323,16 +331,23 @@ fn run_kiln(model: Model, blob: &[u8], regs: [u64; 13]) -> Outcome {
     vm.set_regs(regs);
     vm.set_gas(GAS);
     vm.set_pc(0);
-    let exit = match vm.run() {
-        ExitReason::Halt => "halt",
-        ExitReason::Panic | ExitReason::PageFault(_) => "trap",
-        ExitReason::OutOfGas => "out-of-gas",
-        ExitReason::HostCall(_) => "ecalli",
+    let mut host_calls = Vec::new();
+    let exit = loop {
+        match vm.run() {
+            ExitReason::Halt => break "halt",
+            ExitReason::Panic | ExitReason::PageFault(_) => break "trap",
+            ExitReason::OutOfGas => break "out-of-gas",
+            ExitReason::HostCall(id) => {
+                host_calls.push(id);
+                vm.set_reg(7, host_answer(id));
+            }
+        }
     };
     let mut memory = vec![0u8; 4096];
     vm.memory().host_read(RW_BASE as u32, &mut memory);
     Outcome {
         exit,
+        host_calls,
         regs: vm.regs(),
         gas: vm.gas(),
         memory,
@@ -361,12 +376,18 @@ fn run_polkavm(model: Model, engine: &Engine, blob: &[u8], regs: [u64; 13]) -> O
     }
     vm.set_gas(GAS);
     vm.set_next_program_counter(ProgramCounter(0));
-    let exit = match vm.run().expect("run") {
-        InterruptKind::Finished => "halt",
-        InterruptKind::Trap | InterruptKind::Segfault(_) => "trap",
-        InterruptKind::NotEnoughGas => "out-of-gas",
-        InterruptKind::Ecalli(_) => "ecalli",
-        InterruptKind::Step => "step",
+    let mut host_calls = Vec::new();
+    let exit = loop {
+        match vm.run().expect("run") {
+            InterruptKind::Finished => break "halt",
+            InterruptKind::Trap | InterruptKind::Segfault(_) => break "trap",
+            InterruptKind::NotEnoughGas => break "out-of-gas",
+            InterruptKind::Step => break "step",
+            InterruptKind::Ecalli(id) => {
+                host_calls.push(id);
+                vm.set_reg(Reg::A0, host_answer(id));
+            }
+        }
     };
     let mut out = [0u64; 13];
     for (i, reg) in Reg::ALL.iter().enumerate() {
@@ -375,6 +396,7 @@ fn run_polkavm(model: Model, engine: &Engine, blob: &[u8], regs: [u64; 13]) -> O
     let memory = vm.read_memory(RW_BASE as u32, 4096).expect("read rw page");
     Outcome {
         exit,
+        host_calls,
         regs: out,
         gas: vm.gas(),
         memory,
@@ -404,7 +426,7 @@ fn differential(model: Model, default_seed: u64) {
     };
     let cases = env("KILN_DIFF_CASES", 3000);
     let mut rng = Rng(env("KILN_DIFF_SEED", default_seed) | 1);
-    let (mut halts, mut traps) = (0, 0);
+    let (mut halts, mut traps, mut with_host_calls) = (0, 0, 0);
     for case in 0..cases {
         let text = program(&mut rng, matches!(model, Model::Pipeline));
         let isa = match model {
@@ -428,9 +450,16 @@ fn differential(model: Model, default_seed: u64) {
         let pvm = run_polkavm(model, &engine, &blob, regs);
         let context = format!("case {case}\n{text}\ninitial regs {regs:x?}");
         assert_eq!(kiln.exit, pvm.exit, "exit differs: {context}");
+        assert_eq!(
+            kiln.host_calls, pvm.host_calls,
+            "host calls differ: {context}"
+        );
         assert_eq!(kiln.regs, pvm.regs, "registers differ: {context}");
         assert_eq!(kiln.gas, pvm.gas, "gas differs: {context}");
         assert!(kiln.memory == pvm.memory, "memory differs: {context}");
+        if !kiln.host_calls.is_empty() {
+            with_host_calls += 1;
+        }
         match kiln.exit {
             "halt" => halts += 1,
             "trap" => traps += 1,
@@ -438,9 +467,9 @@ fn differential(model: Model, default_seed: u64) {
         }
     }
     // The programs must exercise both outcomes, not trivially agree on one.
-    eprintln!("{halts} halts, {traps} traps");
+    eprintln!("{halts} halts, {traps} traps, {with_host_calls} with host calls");
     assert!(
-        halts > cases / 3 && traps > cases / 15,
+        halts > cases / 3 && traps > cases / 15 && with_host_calls > cases / 20,
         "{halts} halts, {traps} traps"
     );
 }
