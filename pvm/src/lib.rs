@@ -21,6 +21,8 @@ pub mod isa;
 pub mod memory;
 pub mod profile;
 pub mod program;
+#[cfg(target_arch = "x86_64")]
+pub mod recompiler;
 pub mod semantics;
 pub mod standard;
 

@@ -1,0 +1,346 @@
+//! Single-pass x86-64 code generation from a decoded [`Program`].
+//!
+//! Guest registers live in host registers for the whole run ([`HOST_REG`]); `rcx` is scratch
+//! and `r15` points at the [`VmContext`](super::context::VmContext). Every basic block starts with
+//! `sub [gas], cost` and a branch to a cold out-of-gas stub, so straight-line code carries no gas
+//! bookkeeping. Every instruction has a label the host can enter at (after charging, or without
+//! charging when resuming), which is how host calls and host-resolved jumps resume.
+
+// `dynasm!` converts runtime register operands with `.into()`, which clippy flags at every use.
+#![allow(clippy::useless_conversion)]
+
+use dynasmrt::x64::Assembler;
+use dynasmrt::{dynasm, AssemblyOffset, DynamicLabel, DynasmApi, DynasmLabelApi, ExecutableBuffer};
+
+use super::context::{exit, ARG, EXIT, EXIT_INDEX, GAS, REGS};
+use super::CompileError;
+use crate::isa::Opcode;
+use crate::program::{Inst, Program, INVALID_TARGET};
+
+/// Host register (x86-64 encoding) holding each guest register. `rcx` (1) is scratch, `rsp` (4)
+/// the native stack and `r15` the context pointer.
+pub(super) const HOST_REG: [u8; 13] = [3, 6, 7, 5, 8, 9, 10, 11, 12, 13, 14, 0, 2];
+
+/// Generated code and where to enter it.
+pub(super) struct Generated {
+    pub buffer: ExecutableBuffer,
+    /// `extern "sysv64" fn(ctx: *mut VmContext, target: *const u8)`.
+    pub entry: AssemblyOffset,
+    /// Native offset of every instruction (entered without charging gas).
+    pub inst_offsets: Vec<AssemblyOffset>,
+}
+
+struct Codegen<'a> {
+    ops: Assembler,
+    insts: &'a [Inst],
+    inst_labels: Vec<DynamicLabel>,
+    block_labels: Vec<Option<DynamicLabel>>,
+    exit_label: DynamicLabel,
+    /// Cold stubs emitted after the body: (label, block index, cost).
+    oog_stubs: Vec<(DynamicLabel, u32, i32)>,
+}
+
+#[inline]
+fn r(guest: u8) -> u8 {
+    HOST_REG[usize::from(guest)]
+}
+
+#[inline]
+fn imm(inst: &Inst) -> i32 {
+    inst.x as i32
+}
+
+/// Generates code for `program`; instructions not supported yet are reported, not guessed.
+pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
+    let insts = program.insts();
+    let mut ops = Assembler::new().map_err(|e| CompileError::Host(e.to_string()))?;
+    let inst_labels: Vec<DynamicLabel> =
+        (0..insts.len()).map(|_| ops.new_dynamic_label()).collect();
+    let mut block_labels = vec![None; insts.len()];
+    for &b in program.block_start_indices() {
+        block_labels[b as usize] = Some(ops.new_dynamic_label());
+    }
+    let exit_label = ops.new_dynamic_label();
+    let mut cg = Codegen {
+        ops,
+        insts,
+        inst_labels,
+        block_labels,
+        exit_label,
+        oog_stubs: Vec::new(),
+    };
+    let entry = cg.emit_entry_and_exit();
+    let mut inst_offsets = Vec::with_capacity(insts.len());
+    for i in 0..insts.len() {
+        if let Some(label) = cg.block_labels[i] {
+            let cost = i32::try_from(program.block_cost_at(i as u32))
+                .map_err(|_| CompileError::Unsupported("a block cost above 2^31".into()))?;
+            let stub = cg.ops.new_dynamic_label();
+            cg.oog_stubs.push((stub, i as u32, cost));
+            dynasm!(cg.ops
+                ; .arch x64
+                ; =>label
+                ; sub QWORD [r15 + GAS], cost
+                ; jl =>stub
+            );
+        }
+        let label = cg.inst_labels[i];
+        dynasm!(cg.ops ; .arch x64 ; =>label);
+        inst_offsets.push(cg.ops.offset());
+        cg.emit(i)?;
+    }
+    for (label, index, cost) in std::mem::take(&mut cg.oog_stubs) {
+        dynasm!(cg.ops
+            ; .arch x64
+            ; =>label
+            ; add QWORD [r15 + GAS], cost
+        );
+        cg.exit(exit::OUT_OF_GAS, index);
+    }
+    let buffer = cg
+        .ops
+        .finalize()
+        .map_err(|_| CompileError::Host("cannot finalize the code buffer".into()))?;
+    Ok(Generated {
+        buffer,
+        entry,
+        inst_offsets,
+    })
+}
+
+impl Codegen<'_> {
+    fn emit_entry_and_exit(&mut self) -> AssemblyOffset {
+        let entry = self.ops.offset();
+        dynasm!(self.ops
+            ; .arch x64
+            ; push rbx ; push rbp ; push r12 ; push r13 ; push r14 ; push r15
+            ; mov r15, rdi
+            ; mov rcx, rsi
+        );
+        for (g, &h) in HOST_REG.iter().enumerate() {
+            dynasm!(self.ops ; .arch x64 ; mov Rq(h), QWORD [r15 + REGS + 8 * g as i32]);
+        }
+        dynasm!(self.ops ; .arch x64 ; jmp rcx);
+        let exit_label = self.exit_label;
+        dynasm!(self.ops ; .arch x64 ; =>exit_label);
+        for (g, &h) in HOST_REG.iter().enumerate() {
+            dynasm!(self.ops ; .arch x64 ; mov QWORD [r15 + REGS + 8 * g as i32], Rq(h));
+        }
+        dynasm!(self.ops
+            ; .arch x64
+            ; pop r15 ; pop r14 ; pop r13 ; pop r12 ; pop rbp ; pop rbx
+            ; ret
+        );
+        entry
+    }
+
+    /// Leaves generated code with `code` for instruction `index`.
+    fn exit(&mut self, code: u32, index: u32) {
+        let exit_label = self.exit_label;
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov DWORD [r15 + EXIT], code as i32
+            ; mov DWORD [r15 + EXIT_INDEX], index as i32
+            ; jmp =>exit_label
+        );
+    }
+
+    /// Jumps to the block starting at `target` (charging it), or panics at `from`.
+    fn jump_to(&mut self, target: u32, from: u32) {
+        match self.block_label(target) {
+            Some(label) => dynasm!(self.ops ; .arch x64 ; jmp =>label),
+            None => self.exit(exit::PANIC, from),
+        }
+    }
+
+    fn block_label(&self, target: u32) -> Option<DynamicLabel> {
+        if target == INVALID_TARGET {
+            return None;
+        }
+        self.block_labels.get(target as usize).copied().flatten()
+    }
+
+    fn emit(&mut self, i: usize) -> Result<(), CompileError> {
+        use Opcode::*;
+        let inst = self.insts[i];
+        let index = i as u32;
+        let (a, b, d) = (r(inst.ra), r(inst.rb), r(inst.rd));
+        let x = imm(&inst);
+        match inst.op {
+            Trap => self.exit(exit::PANIC, index),
+            Fallthrough => self.jump_to(index + 1, index),
+            Unlikely => {}
+            Ecalli => {
+                dynasm!(self.ops ; .arch x64 ; mov DWORD [r15 + ARG], inst.x as i32);
+                self.exit(exit::HOST_CALL, index);
+            }
+            LoadImm64 => {
+                let value = (u64::from(inst.y) << 32 | u64::from(inst.x)) as i64;
+                dynasm!(self.ops ; .arch x64 ; mov Rq(a), QWORD value);
+            }
+            LoadImm => dynasm!(self.ops ; .arch x64 ; mov Rq(a), QWORD i64::from(x)),
+            MoveReg => dynasm!(self.ops ; .arch x64 ; mov Rq(d), Rq(a)),
+            Jump => self.jump_to(inst.y, index),
+            LoadImmJump => {
+                dynasm!(self.ops ; .arch x64 ; mov Rq(a), QWORD i64::from(x));
+                self.jump_to(inst.y, index);
+            }
+            JumpInd => {
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; lea ecx, [Rq(a) + x]
+                    ; mov DWORD [r15 + ARG], ecx
+                );
+                self.exit(exit::DYNAMIC_JUMP, index);
+            }
+            LoadImmJumpInd => {
+                // The target uses the old r_B, then r_A is written.
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; lea ecx, [Rq(b) + inst.y as i32]
+                    ; mov Rq(a), QWORD i64::from(x)
+                    ; mov DWORD [r15 + ARG], ecx
+                );
+                self.exit(exit::DYNAMIC_JUMP, index);
+            }
+            BranchEq | BranchNe | BranchLtU | BranchLtS | BranchGeU | BranchGeS => {
+                dynasm!(self.ops ; .arch x64 ; cmp Rq(a), Rq(b));
+                self.branch(inst.op, inst.y, index);
+            }
+            BranchEqImm | BranchNeImm | BranchLtUImm | BranchLeUImm | BranchGeUImm
+            | BranchGtUImm | BranchLtSImm | BranchLeSImm | BranchGeSImm | BranchGtSImm => {
+                dynasm!(self.ops ; .arch x64 ; cmp Rq(a), x);
+                self.branch(inst.op, inst.y, index);
+            }
+            _ => return self.emit_alu(inst),
+        }
+        Ok(())
+    }
+
+    /// After a `cmp`: jump to the target block when the condition holds, else to the next one.
+    fn branch(&mut self, op: Opcode, target: u32, index: u32) {
+        use Opcode::*;
+        let taken = match self.block_label(target) {
+            Some(label) => label,
+            None => {
+                let stub = self.ops.new_dynamic_label();
+                let over = self.ops.new_dynamic_label();
+                dynasm!(self.ops ; .arch x64 ; jmp =>over ; =>stub);
+                self.exit(exit::PANIC, index);
+                dynasm!(self.ops ; .arch x64 ; =>over);
+                stub
+            }
+        };
+        match op {
+            BranchEq | BranchEqImm => dynasm!(self.ops ; .arch x64 ; je =>taken),
+            BranchNe | BranchNeImm => dynasm!(self.ops ; .arch x64 ; jne =>taken),
+            BranchLtU | BranchLtUImm => dynasm!(self.ops ; .arch x64 ; jb =>taken),
+            BranchLeUImm => dynasm!(self.ops ; .arch x64 ; jbe =>taken),
+            BranchGeU | BranchGeUImm => dynasm!(self.ops ; .arch x64 ; jae =>taken),
+            BranchGtUImm => dynasm!(self.ops ; .arch x64 ; ja =>taken),
+            BranchLtS | BranchLtSImm => dynasm!(self.ops ; .arch x64 ; jl =>taken),
+            BranchLeSImm => dynasm!(self.ops ; .arch x64 ; jle =>taken),
+            BranchGeS | BranchGeSImm => dynasm!(self.ops ; .arch x64 ; jge =>taken),
+            BranchGtSImm => dynasm!(self.ops ; .arch x64 ; jg =>taken),
+            _ => unreachable!("not a branch"),
+        }
+        self.jump_to(index + 1, index);
+    }
+
+    fn emit_alu(&mut self, inst: Inst) -> Result<(), CompileError> {
+        use Opcode::*;
+        let (a, b, d) = (r(inst.ra), r(inst.rb), r(inst.rd));
+        let x = imm(&inst);
+        let ops = &mut self.ops;
+        match inst.op {
+            // Three registers: r_D = f(r_A, r_B), computed in rcx.
+            Add64 => dynasm!(ops ; .arch x64 ; mov rcx, Rq(a) ; add rcx, Rq(b) ; mov Rq(d), rcx),
+            Sub64 => dynasm!(ops ; .arch x64 ; mov rcx, Rq(a) ; sub rcx, Rq(b) ; mov Rq(d), rcx),
+            And => dynasm!(ops ; .arch x64 ; mov rcx, Rq(a) ; and rcx, Rq(b) ; mov Rq(d), rcx),
+            Xor => dynasm!(ops ; .arch x64 ; mov rcx, Rq(a) ; xor rcx, Rq(b) ; mov Rq(d), rcx),
+            Or => dynasm!(ops ; .arch x64 ; mov rcx, Rq(a) ; or rcx, Rq(b) ; mov Rq(d), rcx),
+            Mul64 => dynasm!(ops ; .arch x64 ; mov rcx, Rq(a) ; imul rcx, Rq(b) ; mov Rq(d), rcx),
+            Add32 => dynasm!(ops ; .arch x64
+                ; mov ecx, Rd(a) ; add ecx, Rd(b) ; movsxd rcx, ecx ; mov Rq(d), rcx),
+            Sub32 => dynasm!(ops ; .arch x64
+                ; mov ecx, Rd(a) ; sub ecx, Rd(b) ; movsxd rcx, ecx ; mov Rq(d), rcx),
+            Mul32 => dynasm!(ops ; .arch x64
+                ; mov ecx, Rd(a) ; imul ecx, Rd(b) ; movsxd rcx, ecx ; mov Rq(d), rcx),
+            AndInv => dynasm!(ops ; .arch x64
+                ; mov rcx, Rq(b) ; not rcx ; and rcx, Rq(a) ; mov Rq(d), rcx),
+            OrInv => dynasm!(ops ; .arch x64
+                ; mov rcx, Rq(b) ; not rcx ; or rcx, Rq(a) ; mov Rq(d), rcx),
+            Xnor => dynasm!(ops ; .arch x64
+                ; mov rcx, Rq(a) ; xor rcx, Rq(b) ; not rcx ; mov Rq(d), rcx),
+            SetLtU => dynasm!(ops ; .arch x64
+                ; cmp Rq(a), Rq(b) ; setb cl ; movzx ecx, cl ; mov Rq(d), rcx),
+            SetLtS => dynasm!(ops ; .arch x64
+                ; cmp Rq(a), Rq(b) ; setl cl ; movzx ecx, cl ; mov Rq(d), rcx),
+            CmovIz => dynasm!(ops ; .arch x64 ; test Rq(b), Rq(b) ; cmovz Rq(d), Rq(a)),
+            CmovNz => dynasm!(ops ; .arch x64 ; test Rq(b), Rq(b) ; cmovnz Rq(d), Rq(a)),
+            Max => dynasm!(ops ; .arch x64
+                ; mov rcx, Rq(a) ; cmp rcx, Rq(b) ; cmovl rcx, Rq(b) ; mov Rq(d), rcx),
+            MaxU => dynasm!(ops ; .arch x64
+                ; mov rcx, Rq(a) ; cmp rcx, Rq(b) ; cmovb rcx, Rq(b) ; mov Rq(d), rcx),
+            Min => dynasm!(ops ; .arch x64
+                ; mov rcx, Rq(a) ; cmp rcx, Rq(b) ; cmovg rcx, Rq(b) ; mov Rq(d), rcx),
+            MinU => dynasm!(ops ; .arch x64
+                ; mov rcx, Rq(a) ; cmp rcx, Rq(b) ; cmova rcx, Rq(b) ; mov Rq(d), rcx),
+            // Two registers and an immediate: r_A = f(r_B, imm).
+            AddImm64 => dynasm!(ops ; .arch x64 ; mov rcx, Rq(b) ; add rcx, x ; mov Rq(a), rcx),
+            AndImm => dynasm!(ops ; .arch x64 ; mov rcx, Rq(b) ; and rcx, x ; mov Rq(a), rcx),
+            XorImm => dynasm!(ops ; .arch x64 ; mov rcx, Rq(b) ; xor rcx, x ; mov Rq(a), rcx),
+            OrImm => dynasm!(ops ; .arch x64 ; mov rcx, Rq(b) ; or rcx, x ; mov Rq(a), rcx),
+            MulImm64 => dynasm!(ops ; .arch x64 ; imul rcx, Rq(b), x ; mov Rq(a), rcx),
+            AddImm32 => dynasm!(ops ; .arch x64
+                ; mov ecx, Rd(b) ; add ecx, x ; movsxd rcx, ecx ; mov Rq(a), rcx),
+            MulImm32 => dynasm!(ops ; .arch x64
+                ; imul ecx, Rd(b), x ; movsxd rcx, ecx ; mov Rq(a), rcx),
+            NegAddImm64 => dynasm!(ops ; .arch x64
+                ; mov rcx, QWORD i64::from(x) ; sub rcx, Rq(b) ; mov Rq(a), rcx),
+            NegAddImm32 => dynasm!(ops ; .arch x64
+                ; mov ecx, x ; sub ecx, Rd(b) ; movsxd rcx, ecx ; mov Rq(a), rcx),
+            SetLtUImm => dynasm!(ops ; .arch x64
+                ; cmp Rq(b), x ; setb cl ; movzx ecx, cl ; mov Rq(a), rcx),
+            SetLtSImm => dynasm!(ops ; .arch x64
+                ; cmp Rq(b), x ; setl cl ; movzx ecx, cl ; mov Rq(a), rcx),
+            SetGtUImm => dynasm!(ops ; .arch x64
+                ; cmp Rq(b), x ; seta cl ; movzx ecx, cl ; mov Rq(a), rcx),
+            SetGtSImm => dynasm!(ops ; .arch x64
+                ; cmp Rq(b), x ; setg cl ; movzx ecx, cl ; mov Rq(a), rcx),
+            ShloLImm64 => dynasm!(ops ; .arch x64
+                ; mov rcx, Rq(b) ; shl rcx, (x & 63) as i8 ; mov Rq(a), rcx),
+            ShloRImm64 => dynasm!(ops ; .arch x64
+                ; mov rcx, Rq(b) ; shr rcx, (x & 63) as i8 ; mov Rq(a), rcx),
+            SharRImm64 => dynasm!(ops ; .arch x64
+                ; mov rcx, Rq(b) ; sar rcx, (x & 63) as i8 ; mov Rq(a), rcx),
+            RotR64Imm => dynasm!(ops ; .arch x64
+                ; mov rcx, Rq(b) ; ror rcx, (x & 63) as i8 ; mov Rq(a), rcx),
+            ShloLImm32 => dynasm!(ops ; .arch x64
+                ; mov ecx, Rd(b) ; shl ecx, (x & 31) as i8 ; movsxd rcx, ecx ; mov Rq(a), rcx),
+            ShloRImm32 => dynasm!(ops ; .arch x64
+                ; mov ecx, Rd(b) ; shr ecx, (x & 31) as i8 ; movsxd rcx, ecx ; mov Rq(a), rcx),
+            SharRImm32 => dynasm!(ops ; .arch x64
+                ; mov ecx, Rd(b) ; sar ecx, (x & 31) as i8 ; movsxd rcx, ecx ; mov Rq(a), rcx),
+            RotR32Imm => dynasm!(ops ; .arch x64
+                ; mov ecx, Rd(b) ; ror ecx, (x & 31) as i8 ; movsxd rcx, ecx ; mov Rq(a), rcx),
+            CmovIzImm | CmovNzImm => {
+                let skip = ops.new_dynamic_label();
+                dynasm!(ops ; .arch x64 ; test Rq(b), Rq(b));
+                if inst.op == CmovIzImm {
+                    dynasm!(ops ; .arch x64 ; jnz =>skip);
+                } else {
+                    dynasm!(ops ; .arch x64 ; jz =>skip);
+                }
+                dynasm!(ops ; .arch x64 ; mov Rq(a), QWORD i64::from(x) ; =>skip);
+            }
+            // Two registers: r_D = f(r_A).
+            SignExtend8 => dynasm!(ops ; .arch x64 ; movsx rcx, Rb(a) ; mov Rq(d), rcx),
+            SignExtend16 => dynasm!(ops ; .arch x64 ; movsx rcx, Rw(a) ; mov Rq(d), rcx),
+            ZeroExtend16 => dynasm!(ops ; .arch x64 ; movzx ecx, Rw(a) ; mov Rq(d), rcx),
+            ReverseBytes => dynasm!(ops ; .arch x64 ; mov rcx, Rq(a) ; bswap rcx ; mov Rq(d), rcx),
+            other => return Err(CompileError::Unsupported(other.name().into())),
+        }
+        Ok(())
+    }
+}
