@@ -37,8 +37,47 @@ impl Rng {
 }
 
 const REG3: &[&str] = &[
-    "add_64", "sub_64", "and", "xor", "or", "mul_64", "add_32", "sub_32", "mul_32", "and_inv",
-    "or_inv", "xnor", "set_lt_u", "set_lt_s", "cmov_iz", "cmov_nz", "max", "max_u", "min", "min_u",
+    "add_64",
+    "sub_64",
+    "and",
+    "xor",
+    "or",
+    "mul_64",
+    "add_32",
+    "sub_32",
+    "mul_32",
+    "and_inv",
+    "or_inv",
+    "xnor",
+    "set_lt_u",
+    "set_lt_s",
+    "cmov_iz",
+    "cmov_nz",
+    "max",
+    "max_u",
+    "min",
+    "min_u",
+    "div_u_64",
+    "rem_u_64",
+    "div_s_64",
+    "rem_s_64",
+    "div_u_32",
+    "rem_u_32",
+    "div_s_32",
+    "rem_s_32",
+    "shlo_l_64",
+    "shlo_r_64",
+    "shar_r_64",
+    "rot_l_64",
+    "rot_r_64",
+    "shlo_l_32",
+    "shlo_r_32",
+    "shar_r_32",
+    "rot_l_32",
+    "rot_r_32",
+    "mul_upper_u_u",
+    "mul_upper_s_s",
+    "mul_upper_s_u",
 ];
 const REG2_IMM: &[&str] = &[
     "add_imm_64",
@@ -64,6 +103,14 @@ const REG2_IMM: &[&str] = &[
     "rot_r_32_imm",
     "cmov_iz_imm",
     "cmov_nz_imm",
+    "shlo_l_imm_alt_64",
+    "shlo_r_imm_alt_64",
+    "shar_r_imm_alt_64",
+    "rot_r_64_imm_alt",
+    "shlo_l_imm_alt_32",
+    "shlo_r_imm_alt_32",
+    "shar_r_imm_alt_32",
+    "rot_r_32_imm_alt",
 ];
 const REG2: &[&str] = &[
     "move_reg",
@@ -186,8 +233,22 @@ fn differential(profile: Profile, seed: u64, default_cases: u64) {
         let compiled =
             CompiledProgram::compile(program.clone()).unwrap_or_else(|e| panic!("{e}\n{text}"));
         let mut regs = [0u64; 13];
+        const EDGES: [u64; 8] = [
+            0,
+            1,
+            u64::MAX,
+            1 << 63,
+            0x8000_0000,
+            0xFFFF_FFFF,
+            0xFFFF_FFFF_8000_0000,
+            63,
+        ];
         for r in regs.iter_mut() {
-            *r = rng.next() >> (rng.below(4) * 16);
+            *r = if rng.below(3) == 0 {
+                EDGES[rng.below(EDGES.len() as u64) as usize]
+            } else {
+                rng.next() >> (rng.below(4) * 16)
+            };
         }
         regs[0] = u64::from(kiln_pvm::HALT_ADDRESS);
         let mut interp = Instance::new(program).unwrap();
@@ -245,10 +306,59 @@ fn recompiler_matches_the_interpreter_with_pipeline_gas() {
 
 #[test]
 fn unsupported_instructions_are_reported_not_guessed() {
-    let blob = kiln_pvm::asm::assemble("div_u_64 r1, r2, r3\ntrap\n", IsaVariant::Jam07)
+    let blob = kiln_pvm::asm::assemble("count_set_bits_64 r1, r2\ntrap\n", IsaVariant::Jam07)
         .unwrap()
         .to_bytes();
     let program = Arc::new(Program::from_blob_bytes(&blob, Profile::JAM_07).unwrap());
     let err = CompiledProgram::compile(program).unwrap_err();
-    assert!(err.to_string().contains("div_u_64"), "{err}");
+    assert!(err.to_string().contains("count_set_bits_64"), "{err}");
+}
+
+/// Runs `text` on both backends with `regs` and returns the recompiler's registers after
+/// checking that both agree.
+fn both(text: &str, regs: [u64; 13]) -> (ExitReason, [u64; 13]) {
+    let blob = kiln_pvm::asm::assemble(text, IsaVariant::Jam07)
+        .unwrap()
+        .to_bytes();
+    let program = Arc::new(Program::from_blob_bytes(&blob, Profile::JAM_07).unwrap());
+    let mut interp = Instance::new(program.clone()).unwrap();
+    let mut jit = RecompiledInstance::new(CompiledProgram::compile(program).unwrap());
+    interp.set_regs(regs);
+    jit.set_regs(regs);
+    interp.set_gas(1000);
+    jit.set_gas(1000);
+    let (a, b) = (interp.run(), jit.run());
+    assert_eq!(a, b);
+    assert_eq!(interp.regs(), jit.regs());
+    assert_eq!(interp.gas(), jit.gas());
+    (b, jit.regs())
+}
+
+/// The peer's bug classes (jar-javm §8) on the recompiler: MIN / −1 and division by zero never
+/// raise SIGFPE and give the spec's answers; an `ecalli` with a huge immediate is just a host
+/// call with that id.
+#[test]
+fn division_edge_cases_do_not_trap_the_host() {
+    let mut regs = [0u64; 13];
+    regs[0] = u64::from(kiln_pvm::HALT_ADDRESS);
+    regs[1] = 1 << 63;
+    regs[2] = u64::MAX;
+    let text =
+        "div_s_64 r3, r1, r2\nrem_s_64 r4, r1, r2\ndiv_u_64 r5, r1, r6\nrem_u_64 r6, r1, r6\n\
+                div_s_32 r7, r8, r2\nrem_s_32 r9, r8, r2\njump_ind r0, 0\n";
+    regs[8] = 0x8000_0000;
+    let (exit, out) = both(text, regs);
+    assert_eq!(exit, ExitReason::Halt);
+    assert_eq!(out[3], 1 << 63);
+    assert_eq!(out[4], 0);
+    assert_eq!(out[5], u64::MAX);
+    assert_eq!(out[6], 1 << 63);
+    assert_eq!(out[7], 0xFFFF_FFFF_8000_0000);
+    assert_eq!(out[9], 0);
+}
+
+#[test]
+fn ecalli_with_a_huge_immediate_is_a_host_call() {
+    let (exit, _) = both("ecalli 4294967295\ntrap\n", [0; 13]);
+    assert_eq!(exit, ExitReason::HostCall(u32::MAX));
 }

@@ -339,8 +339,115 @@ impl Codegen<'_> {
             SignExtend16 => dynasm!(ops ; .arch x64 ; movsx rcx, Rw(a) ; mov Rq(d), rcx),
             ZeroExtend16 => dynasm!(ops ; .arch x64 ; movzx ecx, Rw(a) ; mov Rq(d), rcx),
             ReverseBytes => dynasm!(ops ; .arch x64 ; mov rcx, Rq(a) ; bswap rcx ; mov Rq(d), rcx),
+            DivU64 | RemU64 | DivS64 | RemS64 | DivU32 | RemU32 | DivS32 | RemS32 => {
+                self.division(inst.op, d, a, b)
+            }
+            ShloL64 | ShloR64 | SharR64 | RotL64 | RotR64 | ShloL32 | ShloR32 | SharR32
+            | RotL32 | RotR32 => self.shift_by_register(inst.op, d, Some(a), 0, b),
+            ShloLImmAlt64 | ShloRImmAlt64 | SharRImmAlt64 | RotR64ImmAlt | ShloLImmAlt32
+            | ShloRImmAlt32 | SharRImmAlt32 | RotR32ImmAlt => {
+                // The immediate shifted by r_B; the result goes to r_A.
+                self.shift_by_register(inst.op, a, None, x, b)
+            }
+            MulUpperUU | MulUpperSS | MulUpperSU => self.mul_upper(inst.op, d, a, b),
             other => return Err(CompileError::Unsupported(other.name().into())),
         }
         Ok(())
+    }
+
+    /// Division and remainder without traps: a zero divisor and MIN / −1 are handled before
+    /// `div`/`idiv`. `rax` and `rdx` hold guest registers, so they are saved around it.
+    fn division(&mut self, op: Opcode, d: u8, a: u8, b: u8) {
+        use Opcode::*;
+        let wide = matches!(op, DivU64 | RemU64 | DivS64 | RemS64);
+        let signed = matches!(op, DivS64 | RemS64 | DivS32 | RemS32);
+        let remainder = matches!(op, RemU64 | RemS64 | RemU32 | RemS32);
+        let (zero, minus_one, done) = (
+            self.ops.new_dynamic_label(),
+            self.ops.new_dynamic_label(),
+            self.ops.new_dynamic_label(),
+        );
+        let ops = &mut self.ops;
+        // Operands are read before rax/rdx are overwritten (either may be a guest register).
+        dynasm!(ops ; .arch x64 ; push rax ; push rdx);
+        if wide {
+            dynasm!(ops ; .arch x64 ; mov rcx, Rq(b) ; mov rax, Rq(a) ; test rcx, rcx ; jz =>zero);
+        } else {
+            dynasm!(ops ; .arch x64 ; mov ecx, Rd(b) ; mov eax, Rd(a) ; test ecx, ecx ; jz =>zero);
+        }
+        match (wide, signed) {
+            (true, false) => dynasm!(ops ; .arch x64 ; xor edx, edx ; div rcx),
+            (false, false) => dynasm!(ops ; .arch x64 ; xor edx, edx ; div ecx),
+            (true, true) => {
+                dynasm!(ops ; .arch x64 ; cmp rcx, -1 ; je =>minus_one ; cqo ; idiv rcx)
+            }
+            (false, true) => {
+                dynasm!(ops ; .arch x64 ; cmp ecx, -1 ; je =>minus_one ; cdq ; idiv ecx)
+            }
+        }
+        // Normal result: quotient in (e)ax, remainder in (e)dx; 32-bit results sign-extended.
+        match (wide, remainder) {
+            (true, false) => dynasm!(ops ; .arch x64 ; mov rcx, rax),
+            (true, true) => dynasm!(ops ; .arch x64 ; mov rcx, rdx),
+            (false, false) => dynasm!(ops ; .arch x64 ; movsxd rcx, eax),
+            (false, true) => dynasm!(ops ; .arch x64 ; movsxd rcx, edx),
+        }
+        dynasm!(ops ; .arch x64 ; jmp =>done ; =>zero);
+        // x / 0 = all ones; x rem 0 = x.
+        match (wide, remainder) {
+            (_, false) => dynasm!(ops ; .arch x64 ; mov rcx, -1),
+            (true, true) => dynasm!(ops ; .arch x64 ; mov rcx, rax),
+            (false, true) => dynasm!(ops ; .arch x64 ; movsxd rcx, eax),
+        }
+        dynasm!(ops ; .arch x64 ; jmp =>done ; =>minus_one);
+        // x / −1 = −x (MIN / −1 = MIN); x rem −1 = 0.
+        match (wide, remainder) {
+            (true, false) => dynasm!(ops ; .arch x64 ; neg rax ; mov rcx, rax),
+            (false, false) => dynasm!(ops ; .arch x64 ; neg eax ; movsxd rcx, eax),
+            (_, true) => dynasm!(ops ; .arch x64 ; xor ecx, ecx),
+        }
+        dynasm!(ops ; .arch x64 ; =>done ; pop rdx ; pop rax ; mov Rq(d), rcx);
+    }
+
+    /// Shifts and rotates whose count is a register (`cl`); the value is `r_A`, or the
+    /// immediate `imm` for the `_alt` forms. The result goes to `dest`.
+    fn shift_by_register(&mut self, op: Opcode, dest: u8, value: Option<u8>, imm: i32, count: u8) {
+        use Opcode::*;
+        let ops = &mut self.ops;
+        dynasm!(ops ; .arch x64 ; push rax ; mov rcx, Rq(count));
+        match value {
+            Some(v) => dynasm!(ops ; .arch x64 ; mov rax, Rq(v)),
+            None => dynasm!(ops ; .arch x64 ; mov rax, QWORD i64::from(imm)),
+        }
+        match op {
+            ShloL64 | ShloLImmAlt64 => dynasm!(ops ; .arch x64 ; shl rax, cl ; mov rcx, rax),
+            ShloR64 | ShloRImmAlt64 => dynasm!(ops ; .arch x64 ; shr rax, cl ; mov rcx, rax),
+            SharR64 | SharRImmAlt64 => dynasm!(ops ; .arch x64 ; sar rax, cl ; mov rcx, rax),
+            RotL64 => dynasm!(ops ; .arch x64 ; rol rax, cl ; mov rcx, rax),
+            RotR64 | RotR64ImmAlt => dynasm!(ops ; .arch x64 ; ror rax, cl ; mov rcx, rax),
+            ShloL32 | ShloLImmAlt32 => dynasm!(ops ; .arch x64 ; shl eax, cl ; movsxd rcx, eax),
+            ShloR32 | ShloRImmAlt32 => dynasm!(ops ; .arch x64 ; shr eax, cl ; movsxd rcx, eax),
+            SharR32 | SharRImmAlt32 => dynasm!(ops ; .arch x64 ; sar eax, cl ; movsxd rcx, eax),
+            RotL32 => dynasm!(ops ; .arch x64 ; rol eax, cl ; movsxd rcx, eax),
+            RotR32 | RotR32ImmAlt => dynasm!(ops ; .arch x64 ; ror eax, cl ; movsxd rcx, eax),
+            _ => unreachable!("not a shift"),
+        }
+        dynasm!(ops ; .arch x64 ; pop rax ; mov Rq(dest), rcx);
+    }
+
+    /// High 64 bits of the 128-bit product (signed × unsigned: unsigned high part minus `b`
+    /// when `a` is negative).
+    fn mul_upper(&mut self, op: Opcode, d: u8, a: u8, b: u8) {
+        let ops = &mut self.ops;
+        dynasm!(ops ; .arch x64 ; push rax ; push rdx ; mov rcx, Rq(b) ; mov rax, Rq(a));
+        match op {
+            Opcode::MulUpperUU => dynasm!(ops ; .arch x64 ; mul rcx ; mov rcx, rdx),
+            Opcode::MulUpperSS => dynasm!(ops ; .arch x64 ; imul rcx ; mov rcx, rdx),
+            _ => dynasm!(ops ; .arch x64
+                ; mov rdx, rax ; sar rdx, 63 ; and rdx, rcx ; push rdx
+                ; mul rcx
+                ; pop rcx ; sub rdx, rcx ; mov rcx, rdx),
+        }
+        dynasm!(ops ; .arch x64 ; pop rdx ; pop rax ; mov Rq(d), rcx);
     }
 }
