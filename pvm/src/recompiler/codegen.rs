@@ -350,6 +350,22 @@ impl Codegen<'_> {
                 self.shift_by_register(inst.op, a, None, x, b)
             }
             MulUpperUU | MulUpperSS | MulUpperSU => self.mul_upper(inst.op, d, a, b),
+            LeadingZeroBits64 | LeadingZeroBits32 | TrailingZeroBits64 | TrailingZeroBits32 => {
+                self.count_zeros(inst.op, d, a)
+            }
+            CountSetBits64 | CountSetBits32 => {
+                if !std::arch::is_x86_feature_detected!("popcnt") {
+                    return Err(CompileError::Unsupported(format!(
+                        "{} on a CPU without popcnt",
+                        inst.op.name()
+                    )));
+                }
+                if inst.op == CountSetBits64 {
+                    dynasm!(ops ; .arch x64 ; popcnt rcx, Rq(a) ; mov Rq(d), rcx);
+                } else {
+                    dynasm!(ops ; .arch x64 ; popcnt ecx, Rd(a) ; mov Rq(d), rcx);
+                }
+            }
             other => return Err(CompileError::Unsupported(other.name().into())),
         }
         Ok(())
@@ -433,6 +449,25 @@ impl Codegen<'_> {
             _ => unreachable!("not a shift"),
         }
         dynasm!(ops ; .arch x64 ; pop rax ; mov Rq(dest), rcx);
+    }
+
+    /// Leading / trailing zero counts with `bsr` / `bsf` (present on every x86-64), whose
+    /// zero input is handled explicitly (64 or 32).
+    fn count_zeros(&mut self, op: Opcode, d: u8, a: u8) {
+        use Opcode::*;
+        let (zero, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        let ops = &mut self.ops;
+        match op {
+            LeadingZeroBits64 => dynasm!(ops ; .arch x64
+                ; bsr rcx, Rq(a) ; jz =>zero ; xor ecx, 63 ; jmp =>done ; =>zero ; mov ecx, 64),
+            LeadingZeroBits32 => dynasm!(ops ; .arch x64
+                ; bsr ecx, Rd(a) ; jz =>zero ; xor ecx, 31 ; jmp =>done ; =>zero ; mov ecx, 32),
+            TrailingZeroBits64 => dynasm!(ops ; .arch x64
+                ; bsf rcx, Rq(a) ; jnz =>done ; =>zero ; mov ecx, 64),
+            _ => dynasm!(ops ; .arch x64
+                ; bsf ecx, Rd(a) ; jnz =>done ; =>zero ; mov ecx, 32),
+        }
+        dynasm!(ops ; .arch x64 ; =>done ; mov Rq(d), rcx);
     }
 
     /// High 64 bits of the 128-bit product (signed × unsigned: unsigned high part minus `b`
