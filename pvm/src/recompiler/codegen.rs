@@ -12,7 +12,9 @@
 use dynasmrt::x64::Assembler;
 use dynasmrt::{dynasm, AssemblyOffset, DynamicLabel, DynasmApi, DynasmLabelApi, ExecutableBuffer};
 
-use super::context::{exit, ARG, EXIT, EXIT_INDEX, GAS, REGS};
+use super::context::{
+    exit, ARG, CODE_BASE, EXIT, EXIT_INDEX, GAS, JUMP_TABLE, JUMP_TABLE_LEN, REGS,
+};
 use super::CompileError;
 use crate::isa::Opcode;
 use crate::program::{Inst, Program, INVALID_TARGET};
@@ -28,6 +30,8 @@ pub(super) struct Generated {
     pub entry: AssemblyOffset,
     /// Native offset of every instruction (entered without charging gas).
     pub inst_offsets: Vec<AssemblyOffset>,
+    /// For each jump-table entry, the native offset of its block's gas check (0 if invalid).
+    pub jump_table: Vec<u32>,
 }
 
 struct Codegen<'a> {
@@ -97,6 +101,17 @@ pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
         );
         cg.exit(exit::OUT_OF_GAS, index);
     }
+    let labels = cg.ops.labels();
+    let jump_table = program
+        .jump_targets()
+        .iter()
+        .map(|&t| {
+            let label = cg.block_labels.get(t as usize).copied().flatten();
+            label
+                .and_then(|l| labels.resolve_dynamic(l).ok())
+                .map_or(0, |offset| offset.0 as u32)
+        })
+        .collect();
     let buffer = cg
         .ops
         .finalize()
@@ -105,6 +120,7 @@ pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
         buffer,
         entry,
         inst_offsets,
+        jump_table,
     })
 }
 
@@ -186,12 +202,8 @@ impl Codegen<'_> {
                 self.jump_to(inst.y, index);
             }
             JumpInd => {
-                dynasm!(self.ops
-                    ; .arch x64
-                    ; lea ecx, [Rq(a) + x]
-                    ; mov DWORD [r15 + ARG], ecx
-                );
-                self.exit(exit::DYNAMIC_JUMP, index);
+                dynasm!(self.ops ; .arch x64 ; lea ecx, [Rq(a) + x]);
+                self.dynamic_jump(index);
             }
             LoadImmJumpInd => {
                 // The target uses the old r_B, then r_A is written.
@@ -199,9 +211,8 @@ impl Codegen<'_> {
                     ; .arch x64
                     ; lea ecx, [Rq(b) + inst.y as i32]
                     ; mov Rq(a), QWORD i64::from(x)
-                    ; mov DWORD [r15 + ARG], ecx
                 );
-                self.exit(exit::DYNAMIC_JUMP, index);
+                self.dynamic_jump(index);
             }
             BranchEq | BranchNe | BranchLtU | BranchLtS | BranchGeU | BranchGeS => {
                 dynasm!(self.ops ; .arch x64 ; cmp Rq(a), Rq(b));
@@ -215,6 +226,45 @@ impl Codegen<'_> {
             _ => return self.emit_alu(inst),
         }
         Ok(())
+    }
+
+    /// Jumps to the 32-bit address in `ecx`: the halt address halts; zero, odd, out-of-range
+    /// or invalid entries panic at `index`; anything else enters (and charges) the target block
+    /// through the jump table the context points at.
+    fn dynamic_jump(&mut self, index: u32) {
+        let (halt, panic, panic_pop) = (
+            self.ops.new_dynamic_label(),
+            self.ops.new_dynamic_label(),
+            self.ops.new_dynamic_label(),
+        );
+        let over = self.ops.new_dynamic_label();
+        dynasm!(self.ops
+            ; .arch x64
+            ; cmp ecx, crate::interpreter::HALT_ADDRESS as i32
+            ; je =>halt
+            ; test ecx, ecx
+            ; jz =>panic
+            ; test ecx, 1
+            ; jnz =>panic
+            ; shr ecx, 1
+            ; cmp rcx, QWORD [r15 + JUMP_TABLE_LEN]
+            ; ja =>panic
+            ; push rax
+            ; mov rax, QWORD [r15 + JUMP_TABLE]
+            ; mov ecx, DWORD [rax + rcx * 4 - 4]
+            ; test ecx, ecx
+            ; jz =>panic_pop
+            ; add rcx, QWORD [r15 + CODE_BASE]
+            ; pop rax
+            ; jmp rcx
+            ; =>panic_pop
+            ; pop rax
+            ; =>panic
+        );
+        self.exit(exit::PANIC, index);
+        dynasm!(self.ops ; .arch x64 ; =>halt);
+        self.exit(exit::HALT, index);
+        dynasm!(self.ops ; .arch x64 ; =>over);
     }
 
     /// After a `cmp`: jump to the target block when the condition holds, else to the next one.

@@ -4,8 +4,7 @@
 //! instructions listed in `codegen.rs`, with results and gas identical to the interpreter (tested
 //! differentially). Programs using anything else (memory access, division, shifts by register,
 //! bit counting, `sbrk`) are rejected at compile time with [`CompileError::Unsupported`].
-//! Dynamic jumps leave generated code and are resolved by the host for now. See
-//! `docs/recompiler.md` for the design and what remains.
+//! See `docs/recompiler.md` for the design and what remains.
 
 mod codegen;
 mod context;
@@ -15,8 +14,8 @@ use std::sync::Arc;
 use context::{exit, VmContext};
 use dynasmrt::{AssemblyOffset, ExecutableBuffer};
 
-use crate::interpreter::{ExitReason, HALT_ADDRESS};
-use crate::program::{Program, INVALID_TARGET};
+use crate::interpreter::ExitReason;
+use crate::program::Program;
 
 /// Why a program could not be compiled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +34,7 @@ pub struct CompiledProgram {
     buffer: ExecutableBuffer,
     entry: AssemblyOffset,
     inst_offsets: Vec<AssemblyOffset>,
+    jump_table: Vec<u32>,
 }
 
 impl std::fmt::Debug for CompiledProgram {
@@ -54,6 +54,7 @@ impl CompiledProgram {
             buffer: generated.buffer,
             entry: generated.entry,
             inst_offsets: generated.inst_offsets,
+            jump_table: generated.jump_table,
         }))
     }
 
@@ -165,7 +166,7 @@ impl RecompiledInstance {
 
     /// Runs until an exit, with the same results and gas as the interpreter.
     pub fn run(&mut self) -> ExitReason {
-        let mut index = match self.resume {
+        let index = match self.resume {
             Resume::Finished(exit) => return exit,
             Resume::Continue { index } => index,
             Resume::Charge { index, cost } => {
@@ -183,58 +184,30 @@ impl RecompiledInstance {
                 return ExitReason::Panic;
             }
         };
-        loop {
-            self.enter(index);
-            let at = self.ctx.exit_index;
-            match self.ctx.exit {
-                exit::PANIC => {
-                    return self.stop(ExitReason::Panic, at, Resume::Finished(ExitReason::Panic))
-                }
-                exit::OUT_OF_GAS => {
-                    let cost = self.compiled.program.block_cost_at(at);
-                    return self.stop(ExitReason::OutOfGas, at, Resume::Charge { index: at, cost });
-                }
-                exit::HOST_CALL => {
-                    let id = self.ctx.arg as u32;
-                    return self.stop(
-                        ExitReason::HostCall(id),
-                        at,
-                        Resume::Continue { index: at + 1 },
-                    );
-                }
-                exit::DYNAMIC_JUMP => {
-                    let address = self.ctx.arg as u32;
-                    if address == HALT_ADDRESS {
-                        return self.stop(ExitReason::Halt, at, Resume::Finished(ExitReason::Halt));
-                    }
-                    let table = self.compiled.program.jump_targets();
-                    let slot = (address / 2) as usize;
-                    let target = if address == 0 || address % 2 != 0 || slot > table.len() {
-                        INVALID_TARGET
-                    } else {
-                        table[slot - 1]
-                    };
-                    if target == INVALID_TARGET {
-                        return self.stop(
-                            ExitReason::Panic,
-                            at,
-                            Resume::Finished(ExitReason::Panic),
-                        );
-                    }
-                    let cost = self.compiled.program.block_cost_at(target);
-                    if let Some(exit) = self.charge(target, cost) {
-                        return exit;
-                    }
-                    index = target;
-                }
-                other => unreachable!("generated code wrote exit code {other}"),
+        self.enter(index);
+        let at = self.ctx.exit_index;
+        let (exit, resume) = match self.ctx.exit {
+            exit::PANIC => (ExitReason::Panic, Resume::Finished(ExitReason::Panic)),
+            exit::OUT_OF_GAS => {
+                let cost = self.compiled.program.block_cost_at(at);
+                (ExitReason::OutOfGas, Resume::Charge { index: at, cost })
             }
-        }
+            exit::HOST_CALL => (
+                ExitReason::HostCall(self.ctx.arg as u32),
+                Resume::Continue { index: at + 1 },
+            ),
+            exit::HALT => (ExitReason::Halt, Resume::Finished(ExitReason::Halt)),
+            other => unreachable!("generated code wrote exit code {other}"),
+        };
+        self.stop(exit, at, resume)
     }
 
     /// Runs generated code from instruction `index` (its gas already paid) until it exits.
     fn enter(&mut self, index: u32) {
         let compiled = &self.compiled;
+        self.ctx.jump_table = compiled.jump_table.as_ptr();
+        self.ctx.jump_table_len = compiled.jump_table.len() as u64;
+        self.ctx.code_base = compiled.buffer.ptr(AssemblyOffset(0)) as u64;
         let entry = compiled.buffer.ptr(compiled.entry);
         let target = compiled.buffer.ptr(compiled.inst_offsets[index as usize]);
         // SAFETY: `entry` is the trampoline generated by `codegen::generate` with this exact
