@@ -63,6 +63,19 @@ fn bench(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("polkavm-0.37", "interpreter"), |b| {
             b.iter(|| run_polkavm(&module))
         });
+        // The recompiler (issue 3, in progress) runs workloads it supports already.
+        if let Ok(compiled) = kiln_pvm::recompiler::CompiledProgram::compile(program.clone()) {
+            let run = || {
+                let mut vm = kiln_pvm::recompiler::RecompiledInstance::new(compiled.clone());
+                vm.set_reg(0, u64::from(kiln_pvm::HALT_ADDRESS));
+                vm.set_gas(i64::MAX / 2);
+                vm.set_pc(0);
+                assert_eq!(vm.run(), kiln_pvm::ExitReason::Halt);
+                (vm.regs()[7], i64::MAX / 2 - vm.gas())
+            };
+            assert_eq!(run(), kiln, "recompiler disagrees on {}", workload.name);
+            group.bench_function(BenchmarkId::new("kiln", "recompiler"), |b| b.iter(run));
+        }
         group.finish();
     }
 }
