@@ -6,6 +6,9 @@
 
 use std::sync::Arc;
 
+use kiln_pvm::testing::{
+    random_program, random_regs, ProgramOptions, Rng, LOADS, REG2_IMM, STORES,
+};
 use kiln_pvm::{Access, ExitReason, Instance, IsaVariant, Profile, Program};
 use polkavm::program::InstructionSetKind;
 use polkavm::{
@@ -34,280 +37,6 @@ impl Model {
 
 const RW_BASE: u64 = 0x20000;
 const GAS: i64 = 1_000_000;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    /// A destination register: never r0 (halt address), r1 (memory base) or r12 (loop counter).
-    fn dest(&mut self) -> u64 {
-        2 + self.below(10)
-    }
-    fn reg(&mut self) -> u64 {
-        self.below(13)
-    }
-    fn imm(&mut self) -> i64 {
-        match self.below(4) {
-            0 => self.below(64) as i64,
-            1 => -(self.below(64) as i64),
-            2 => self.next() as i32 as i64,
-            _ => {
-                [0, 1, -1, i32::MIN as i64, i32::MAX as i64, 31, 32, 63, 64][self.below(9) as usize]
-            }
-        }
-    }
-}
-
-const REG3: &[&str] = &[
-    "add_32",
-    "sub_32",
-    "mul_32",
-    "div_u_32",
-    "div_s_32",
-    "rem_u_32",
-    "rem_s_32",
-    "shlo_l_32",
-    "shlo_r_32",
-    "shar_r_32",
-    "add_64",
-    "sub_64",
-    "mul_64",
-    "div_u_64",
-    "div_s_64",
-    "rem_u_64",
-    "rem_s_64",
-    "shlo_l_64",
-    "shlo_r_64",
-    "shar_r_64",
-    "and",
-    "xor",
-    "or",
-    "mul_upper_s_s",
-    "mul_upper_u_u",
-    "mul_upper_s_u",
-    "set_lt_u",
-    "set_lt_s",
-    "cmov_iz",
-    "cmov_nz",
-    "rot_l_64",
-    "rot_l_32",
-    "rot_r_64",
-    "rot_r_32",
-    "and_inv",
-    "or_inv",
-    "xnor",
-    "max",
-    "max_u",
-    "min",
-    "min_u",
-];
-const REG2_IMM: &[&str] = &[
-    "add_imm_32",
-    "and_imm",
-    "xor_imm",
-    "or_imm",
-    "mul_imm_32",
-    "set_lt_u_imm",
-    "set_lt_s_imm",
-    "shlo_l_imm_32",
-    "shlo_r_imm_32",
-    "shar_r_imm_32",
-    "neg_add_imm_32",
-    "set_gt_u_imm",
-    "set_gt_s_imm",
-    "shlo_l_imm_alt_32",
-    "shlo_r_imm_alt_32",
-    "shar_r_imm_alt_32",
-    "cmov_iz_imm",
-    "cmov_nz_imm",
-    "add_imm_64",
-    "mul_imm_64",
-    "shlo_l_imm_64",
-    "shlo_r_imm_64",
-    "shar_r_imm_64",
-    "neg_add_imm_64",
-    "shlo_l_imm_alt_64",
-    "shlo_r_imm_alt_64",
-    "shar_r_imm_alt_64",
-    "rot_r_64_imm",
-    "rot_r_64_imm_alt",
-    "rot_r_32_imm",
-    "rot_r_32_imm_alt",
-];
-const REG2: &[&str] = &[
-    "move_reg",
-    "count_set_bits_64",
-    "count_set_bits_32",
-    "leading_zero_bits_64",
-    "leading_zero_bits_32",
-    "trailing_zero_bits_64",
-    "trailing_zero_bits_32",
-    "sign_extend_8",
-    "sign_extend_16",
-    "zero_extend_16",
-    "reverse_bytes",
-];
-const LOADS: &[&str] = &[
-    "load_ind_u8",
-    "load_ind_i8",
-    "load_ind_u16",
-    "load_ind_i16",
-    "load_ind_u32",
-    "load_ind_i32",
-    "load_ind_u64",
-];
-const STORES: &[&str] = &[
-    "store_ind_u8",
-    "store_ind_u16",
-    "store_ind_u32",
-    "store_ind_u64",
-];
-const BRANCH_IMM: &[&str] = &[
-    "branch_eq_imm",
-    "branch_ne_imm",
-    "branch_lt_u_imm",
-    "branch_le_u_imm",
-    "branch_ge_u_imm",
-    "branch_gt_u_imm",
-    "branch_lt_s_imm",
-    "branch_le_s_imm",
-    "branch_ge_s_imm",
-    "branch_gt_s_imm",
-];
-const BRANCH_REG: &[&str] = &[
-    "branch_eq",
-    "branch_ne",
-    "branch_lt_u",
-    "branch_lt_s",
-    "branch_ge_u",
-    "branch_ge_s",
-];
-
-fn pick<'a>(rng: &mut Rng, list: &[&'a str]) -> &'a str {
-    list[rng.below(list.len() as u64) as usize]
-}
-
-/// A random program in assembler text: blocks of straight-line code separated by forward
-/// branches to the next block, ending in a halt. `unlikely` exists only in the 0.8 numbering.
-fn program(rng: &mut Rng, with_unlikely: bool) -> String {
-    let mut text = String::new();
-    let blocks = 1 + rng.below(6);
-    for b in 0..blocks {
-        // Some blocks run as a counted loop: re-entering a block re-charges it each time.
-        let looped = rng.below(3) == 0;
-        if looped {
-            text.push_str(&format!(
-                "load_imm r12, {}\nfallthrough\nl{b}:\n",
-                1 + rng.below(5)
-            ));
-        }
-        for _ in 0..1 + rng.below(12) {
-            let line = match rng.below(49) {
-                41 => format!("load_imm r{}, {}", rng.dest(), rng.imm()),
-                42 => format!("load_imm_64 r{}, {}", rng.dest(), rng.next()),
-                43 => format!(
-                    "store_imm_ind_u{} r1, {}, {}",
-                    [8, 16, 32, 64][rng.below(4) as usize],
-                    rng.below(4089),
-                    rng.imm()
-                ),
-                44 => format!(
-                    "store_imm_u{} {}, {}",
-                    [8, 16, 32, 64][rng.below(4) as usize],
-                    RW_BASE + rng.below(4089),
-                    rng.imm()
-                ),
-                45 => format!("load_u32 r{}, {}", rng.dest(), RW_BASE + rng.below(4093)),
-                46 => format!("store_u64 r{}, {}", rng.reg(), RW_BASE + rng.below(4089)),
-                47 if with_unlikely => "unlikely".to_string(),
-                48 if rng.below(2) == 0 => format!("ecalli {}", rng.below(200)),
-                47 | 48 => format!("load_i16 r{}, {}", rng.dest(), RW_BASE + rng.below(4095)),
-                // Rarely, memory through an arbitrary register: usually a fault.
-                40 => format!(
-                    "{} r{}, r{}, {}",
-                    pick(rng, LOADS),
-                    rng.dest(),
-                    rng.reg(),
-                    rng.imm()
-                ),
-                0..=15 => format!(
-                    "{} r{}, r{}, r{}",
-                    pick(rng, REG3),
-                    rng.dest(),
-                    rng.reg(),
-                    rng.reg()
-                ),
-                16..=27 => format!(
-                    "{} r{}, r{}, {}",
-                    pick(rng, REG2_IMM),
-                    rng.dest(),
-                    rng.reg(),
-                    rng.imm()
-                ),
-                28..=31 => format!("{} r{}, r{}", pick(rng, REG2), rng.dest(), rng.reg()),
-                32..=35 => format!(
-                    "{} r{}, r1, {}",
-                    pick(rng, LOADS),
-                    rng.dest(),
-                    rng.below(4089)
-                ),
-                _ => format!(
-                    "{} r{}, r1, {}",
-                    pick(rng, STORES),
-                    rng.reg(),
-                    rng.below(4089)
-                ),
-            };
-            text.push_str(&line);
-            text.push('\n');
-        }
-        if looped {
-            text.push_str(&format!(
-                "add_imm_64 r12, r12, -1\nbranch_ne_imm r12, 0, l{b}\n"
-            ));
-        }
-        let next = format!("b{}", b + 1);
-        let branch = match rng.below(8) {
-            // Dynamic jumps through the jump table (every block label is an entry).
-            5 => format!("load_imm r11, &{next}\njump_ind r11, 0"),
-            6 => format!(
-                "load_imm r10, &{next}\nload_imm_jump_ind r11, r10, {}, 0",
-                rng.imm()
-            ),
-            // A jump to a random address: halt, panic or (rarely) a valid entry.
-            7 => format!("jump_ind r{}, {}", rng.reg(), rng.imm()),
-            3 => format!("jump {next}"),
-            4 => format!("load_imm_jump r{}, {}, {next}", rng.dest(), rng.imm()),
-            0 => format!(
-                "{} r{}, {}, {next}",
-                pick(rng, BRANCH_IMM),
-                rng.reg(),
-                rng.imm()
-            ),
-            1 => format!(
-                "{} r{}, r{}, {next}",
-                pick(rng, BRANCH_REG),
-                rng.reg(),
-                rng.reg()
-            ),
-            _ => "fallthrough".to_string(),
-        };
-        text.push_str(&branch);
-        text.push_str(&format!("\nb{}:\n", b + 1));
-    }
-    text.push_str("jump_ind r0, 0\n");
-    let labels: Vec<String> = (1..=blocks).map(|b| format!("b{b}")).collect();
-    text.push_str(&format!(".jump_table {}\n", labels.join(", ")));
-    text
-}
 
 /// What the "host" answers in r7 for host call `id` (the same on both sides).
 fn host_answer(id: u32) -> u64 {
@@ -426,10 +155,16 @@ fn differential(model: Model, default_seed: u64) {
             .unwrap_or(default)
     };
     let cases = env("KILN_DIFF_CASES", 3000);
-    let mut rng = Rng(env("KILN_DIFF_SEED", default_seed) | 1);
+    let mut rng = Rng::new(env("KILN_DIFF_SEED", default_seed));
+    let options = ProgramOptions {
+        memory: true,
+        unlikely: matches!(model, Model::Pipeline),
+        host_calls: true,
+        rw_base: RW_BASE,
+    };
     let (mut halts, mut traps, mut with_host_calls) = (0, 0, 0);
     for case in 0..cases {
-        let text = program(&mut rng, matches!(model, Model::Pipeline));
+        let text = random_program(&mut rng, &options);
         let isa = match model {
             Model::PerInstruction => IsaVariant::Jam07,
             Model::Pipeline => IsaVariant::Jam08,
@@ -437,16 +172,7 @@ fn differential(model: Model, default_seed: u64) {
         let blob = kiln_pvm::asm::assemble(&text, isa)
             .unwrap_or_else(|e| panic!("{e}\n{text}"))
             .to_bytes();
-        let mut regs = [0u64; 13];
-        for r in regs.iter_mut() {
-            *r = match rng.below(3) {
-                0 => rng.below(16),
-                1 => rng.next() as u32 as u64,
-                _ => rng.next(),
-            };
-        }
-        regs[0] = u64::from(kiln_pvm::HALT_ADDRESS);
-        regs[1] = RW_BASE;
+        let regs = random_regs(&mut rng, RW_BASE);
         let kiln = run_kiln(model, &blob, regs);
         let pvm = run_polkavm(model, &engine, &blob, regs);
         let context = format!("case {case}\n{text}\ninitial regs {regs:x?}");
@@ -591,7 +317,7 @@ fn kiln_and_polkavm_agree_on_page_faults_and_resumption() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000u64);
-    let mut rng = Rng(0x7a6e_5d4c_3b2a_1909);
+    let mut rng = Rng::new(0x7a6e_5d4c_3b2a_1909);
     let (mut faulted, mut top_page_cases) = (0, 0);
     for case in 0..cases {
         let mut text = String::new();
@@ -599,21 +325,21 @@ fn kiln_and_polkavm_agree_on_page_faults_and_resumption() {
             let line = match rng.below(4) {
                 0 => format!(
                     "{} r{}, r{}, {}",
-                    pick(&mut rng, LOADS),
+                    rng.pick(LOADS),
                     rng.dest(),
                     rng.reg(),
                     rng.imm()
                 ),
                 1 => format!(
                     "{} r{}, r{}, {}",
-                    pick(&mut rng, STORES),
+                    rng.pick(STORES),
                     rng.reg(),
                     rng.reg(),
                     rng.imm()
                 ),
                 _ => format!(
                     "{} r{}, r{}, {}",
-                    pick(&mut rng, REG2_IMM),
+                    rng.pick(REG2_IMM),
                     rng.dest(),
                     rng.reg(),
                     rng.imm()
@@ -632,7 +358,7 @@ fn kiln_and_polkavm_agree_on_page_faults_and_resumption() {
             *r = match rng.below(4) {
                 0 => 0x10000 + rng.below(0xFFFE_0000),
                 1 => rng.below(0x20000),
-                2 => rng.next(),
+                2 => rng.next_u64(),
                 _ => RW_BASE + rng.below(4096),
             };
         }

@@ -7,7 +7,8 @@
 //! - [`gas`]: the per-instruction and pipeline gas models;
 //! - [`semantics`]: one definition of every instruction's computation;
 //! - [`memory`] and [`interpreter`]: paged guest memory and the reference interpreter;
-//! - [`asm`]: a text assembler and disassembler.
+//! - [`asm`]: a text assembler and disassembler;
+//! - [`testing`]: random program generation for differential tests and fuzzing.
 
 #![warn(missing_docs)]
 
@@ -25,6 +26,7 @@ pub mod program;
 pub mod recompiler;
 pub mod semantics;
 pub mod standard;
+pub mod testing;
 
 pub use blob::{BlobError, CodeBlob};
 pub use interpreter::{ExitReason, Instance, HALT_ADDRESS};

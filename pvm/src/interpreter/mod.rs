@@ -36,9 +36,9 @@ impl ExitReason {
     }
 }
 
-/// Where the next `run` continues.
+/// Where the next `run` continues (shared by both backends, so they resume identically).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Resume {
+pub(crate) enum Resume {
     /// Enter at this instruction index, first charging `cost`.
     Charge { index: u32, cost: u64 },
     /// Continue at this index inside an already-paid block.

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use context::{exit, VmContext};
 use dynasmrt::{AssemblyOffset, ExecutableBuffer};
 
-use crate::interpreter::ExitReason;
+use crate::interpreter::{ExitReason, Resume};
 use crate::program::Program;
 
 /// Why a program could not be compiled.
@@ -67,15 +67,6 @@ impl CompiledProgram {
     pub fn code_len(&self) -> usize {
         self.buffer.len()
     }
-}
-
-/// Where the next `run` continues (as in the interpreter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Resume {
-    Charge { index: u32, cost: u64 },
-    Continue { index: u32 },
-    Invalid { cost: u64 },
-    Finished(ExitReason),
 }
 
 /// A running instance of compiled code: registers and gas in a context block.
