@@ -43,17 +43,30 @@ fn host_answer(id: u32) -> u64 {
     u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
+/// How a run treats page faults.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Faults {
+    /// A fault ends the run (`trap`, as `Ψ_M` treats it); PolkaVM without dynamic paging.
+    Stop,
+    /// Map the faulting page read-write and resume (PolkaVM with dynamic paging), at most
+    /// `MAX_FAULTS` times.
+    MapAndResume,
+}
+
+const MAX_FAULTS: usize = 24;
+
 struct Outcome {
     exit: &'static str,
-    /// Host-call ids in the order they happened (each answered the same way on both sides).
-    host_calls: Vec<u32>,
+    /// `host@<id>` and `fault@<page>` in the order they happened (each served the same way on
+    /// both sides).
+    events: Vec<String>,
     regs: [u64; 13],
     gas: i64,
     memory: Vec<u8>,
 }
 
-fn run_kiln(model: Model, blob: &[u8], regs: [u64; 13]) -> Outcome {
-    let program = Arc::new(Program::from_blob_bytes(blob, model.profile()).expect("decodes"));
+fn run_kiln(profile: Profile, faults: Faults, blob: &[u8], regs: [u64; 13]) -> Outcome {
+    let program = Arc::new(Program::from_blob_bytes(blob, profile).expect("decodes"));
     let mut vm = Instance::new(program).expect("memory");
     vm.memory_mut()
         .set_access(RW_BASE as u32, 4096, Access::Write)
@@ -61,14 +74,24 @@ fn run_kiln(model: Model, blob: &[u8], regs: [u64; 13]) -> Outcome {
     vm.set_regs(regs);
     vm.set_gas(GAS);
     vm.set_pc(0);
-    let mut host_calls = Vec::new();
+    let mut events = Vec::new();
     let exit = loop {
         match vm.run() {
             ExitReason::Halt => break "halt",
-            ExitReason::Panic | ExitReason::PageFault(_) => break "trap",
+            ExitReason::Panic => break "trap",
+            ExitReason::PageFault(_) if faults == Faults::Stop => break "trap",
+            ExitReason::PageFault(page) => {
+                events.push(format!("fault@{page:#x}"));
+                if events.len() > MAX_FAULTS {
+                    break "too-many-faults";
+                }
+                vm.memory_mut()
+                    .set_access(page, 4096, Access::Write)
+                    .expect("map");
+            }
             ExitReason::OutOfGas => break "out-of-gas",
             ExitReason::HostCall(id) => {
-                host_calls.push(id);
+                events.push(format!("host@{id}"));
                 vm.set_reg(7, host_answer(id));
             }
         }
@@ -77,23 +100,32 @@ fn run_kiln(model: Model, blob: &[u8], regs: [u64; 13]) -> Outcome {
     vm.memory().host_read(RW_BASE as u32, &mut memory);
     Outcome {
         exit,
-        host_calls,
+        events,
         regs: vm.regs(),
         gas: vm.gas(),
         memory,
     }
 }
 
-fn run_polkavm(model: Model, engine: &Engine, blob: &[u8], regs: [u64; 13]) -> Outcome {
+fn run_polkavm(
+    model: Model,
+    faults: Faults,
+    engine: &Engine,
+    blob: &[u8],
+    regs: [u64; 13],
+) -> Outcome {
     let mut parts = ProgramParts::empty(match model {
         Model::PerInstruction => InstructionSetKind::ReviveV1,
         Model::Pipeline => InstructionSetKind::JamV1,
     });
     parts.code_and_jump_table = blob.to_vec().into();
-    parts.rw_data_size = 4096;
+    if faults == Faults::Stop {
+        parts.rw_data_size = 4096;
+    }
     let blob = ProgramBlob::from_parts(parts).expect("PolkaVM accepts the blob");
     let mut config = ModuleConfig::new();
     config.set_page_size(4096);
+    config.set_dynamic_paging(faults == Faults::MapAndResume);
     config.set_gas_metering(Some(GasMeteringKind::Sync));
     config.set_cost_model(Some(match model {
         Model::PerInstruction => CostModelKind::Simple(CostModel::naive_ref()),
@@ -101,20 +133,37 @@ fn run_polkavm(model: Model, engine: &Engine, blob: &[u8], regs: [u64; 13]) -> O
     }));
     let module = Module::from_blob(engine, &config, blob).expect("module");
     let mut vm = module.instantiate().expect("instance");
+    if faults == Faults::MapAndResume {
+        vm.zero_memory_with_memory_protection(RW_BASE as u32, 4096, MemoryProtection::ReadWrite)
+            .expect("map");
+    }
     for (i, reg) in Reg::ALL.iter().enumerate() {
         vm.set_reg(*reg, regs[i]);
     }
     vm.set_gas(GAS);
     vm.set_next_program_counter(ProgramCounter(0));
-    let mut host_calls = Vec::new();
+    let mut events = Vec::new();
     let exit = loop {
         match vm.run().expect("run") {
             InterruptKind::Finished => break "halt",
-            InterruptKind::Trap | InterruptKind::Segfault(_) => break "trap",
+            InterruptKind::Trap => break "trap",
+            InterruptKind::Segfault(_) if faults == Faults::Stop => break "trap",
+            InterruptKind::Segfault(fault) => {
+                events.push(format!("fault@{:#x}", fault.page_address));
+                if events.len() > MAX_FAULTS {
+                    break "too-many-faults";
+                }
+                vm.zero_memory_with_memory_protection(
+                    fault.page_address,
+                    4096,
+                    MemoryProtection::ReadWrite,
+                )
+                .expect("map");
+            }
             InterruptKind::NotEnoughGas => break "out-of-gas",
             InterruptKind::Step => break "step",
             InterruptKind::Ecalli(id) => {
-                host_calls.push(id);
+                events.push(format!("host@{id}"));
                 vm.set_reg(Reg::A0, host_answer(id));
             }
         }
@@ -126,7 +175,7 @@ fn run_polkavm(model: Model, engine: &Engine, blob: &[u8], regs: [u64; 13]) -> O
     let memory = vm.read_memory(RW_BASE as u32, 4096).expect("read rw page");
     Outcome {
         exit,
-        host_calls,
+        events,
         regs: out,
         gas: vm.gas(),
         memory,
@@ -173,18 +222,15 @@ fn differential(model: Model, default_seed: u64) {
             .unwrap_or_else(|e| panic!("{e}\n{text}"))
             .to_bytes();
         let regs = random_regs(&mut rng, RW_BASE);
-        let kiln = run_kiln(model, &blob, regs);
-        let pvm = run_polkavm(model, &engine, &blob, regs);
+        let kiln = run_kiln(model.profile(), Faults::Stop, &blob, regs);
+        let pvm = run_polkavm(model, Faults::Stop, &engine, &blob, regs);
         let context = format!("case {case}\n{text}\ninitial regs {regs:x?}");
         assert_eq!(kiln.exit, pvm.exit, "exit differs: {context}");
-        assert_eq!(
-            kiln.host_calls, pvm.host_calls,
-            "host calls differ: {context}"
-        );
+        assert_eq!(kiln.events, pvm.events, "host calls differ: {context}");
         assert_eq!(kiln.regs, pvm.regs, "registers differ: {context}");
         assert_eq!(kiln.gas, pvm.gas, "gas differs: {context}");
         assert!(kiln.memory == pvm.memory, "memory differs: {context}");
-        if !kiln.host_calls.is_empty() {
+        if !kiln.events.is_empty() {
             with_host_calls += 1;
         }
         match kiln.exit {
@@ -199,110 +245,6 @@ fn differential(model: Model, default_seed: u64) {
         halts > cases / 3 && traps > cases / 15 && with_host_calls > cases / 20,
         "{halts} halts, {traps} traps"
     );
-}
-
-/// The exits of a run that maps every faulting page (read-write) and resumes, at most
-/// `MAX_FAULTS` times: `fault@<page>` entries, then the final exit.
-const MAX_FAULTS: usize = 24;
-
-fn paged_kiln(blob: &[u8], regs: [u64; 13]) -> (Vec<String>, Outcome) {
-    let program = Arc::new(Program::from_blob_bytes(blob, Profile::JAM_07).expect("decodes"));
-    let mut vm = Instance::new(program).expect("memory");
-    vm.memory_mut()
-        .set_access(RW_BASE as u32, 4096, Access::Write)
-        .expect("map");
-    vm.set_regs(regs);
-    vm.set_gas(GAS);
-    vm.set_pc(0);
-    let mut events = Vec::new();
-    let exit = loop {
-        match vm.run() {
-            ExitReason::Halt => break "halt",
-            ExitReason::Panic => break "trap",
-            ExitReason::OutOfGas => break "out-of-gas",
-            ExitReason::HostCall(id) => vm.set_reg(7, host_answer(id)),
-            ExitReason::PageFault(page) => {
-                events.push(format!("fault@{page:#x}"));
-                if events.len() > MAX_FAULTS {
-                    break "too-many-faults";
-                }
-                vm.memory_mut()
-                    .set_access(page, 4096, Access::Write)
-                    .expect("map");
-            }
-        }
-    };
-    let mut memory = vec![0u8; 4096];
-    vm.memory().host_read(RW_BASE as u32, &mut memory);
-    let regs = vm.regs();
-    let gas = vm.gas();
-    (
-        events,
-        Outcome {
-            exit,
-            host_calls: Vec::new(),
-            regs,
-            gas,
-            memory,
-        },
-    )
-}
-
-fn paged_polkavm(engine: &Engine, blob: &[u8], regs: [u64; 13]) -> (Vec<String>, Outcome) {
-    let mut parts = ProgramParts::empty(InstructionSetKind::ReviveV1);
-    parts.code_and_jump_table = blob.to_vec().into();
-    let blob = ProgramBlob::from_parts(parts).expect("PolkaVM accepts the blob");
-    let mut config = ModuleConfig::new();
-    config.set_page_size(4096);
-    config.set_dynamic_paging(true);
-    config.set_gas_metering(Some(GasMeteringKind::Sync));
-    config.set_cost_model(Some(CostModelKind::Simple(CostModel::naive_ref())));
-    let module = Module::from_blob(engine, &config, blob).expect("module");
-    let mut vm = module.instantiate().expect("instance");
-    vm.zero_memory_with_memory_protection(RW_BASE as u32, 4096, MemoryProtection::ReadWrite)
-        .expect("map");
-    for (i, reg) in Reg::ALL.iter().enumerate() {
-        vm.set_reg(*reg, regs[i]);
-    }
-    vm.set_gas(GAS);
-    vm.set_next_program_counter(ProgramCounter(0));
-    let mut events = Vec::new();
-    let exit = loop {
-        match vm.run().expect("run") {
-            InterruptKind::Finished => break "halt",
-            InterruptKind::Trap => break "trap",
-            InterruptKind::NotEnoughGas => break "out-of-gas",
-            InterruptKind::Step => break "step",
-            InterruptKind::Ecalli(id) => vm.set_reg(Reg::A0, host_answer(id)),
-            InterruptKind::Segfault(fault) => {
-                events.push(format!("fault@{:#x}", fault.page_address));
-                if events.len() > MAX_FAULTS {
-                    break "too-many-faults";
-                }
-                vm.zero_memory_with_memory_protection(
-                    fault.page_address,
-                    4096,
-                    MemoryProtection::ReadWrite,
-                )
-                .expect("map");
-            }
-        }
-    };
-    let mut out = [0u64; 13];
-    for (i, reg) in Reg::ALL.iter().enumerate() {
-        out[i] = vm.reg(*reg);
-    }
-    let memory = vm.read_memory(RW_BASE as u32, 4096).expect("read rw page");
-    (
-        events,
-        Outcome {
-            exit,
-            host_calls: Vec::new(),
-            regs: out,
-            gas: vm.gas(),
-            memory,
-        },
-    )
 }
 
 /// Page faults: accesses through random registers fault on unmapped pages; both sides map the
@@ -364,8 +306,15 @@ fn kiln_and_polkavm_agree_on_page_faults_and_resumption() {
         }
         regs[0] = u64::from(kiln_pvm::HALT_ADDRESS);
         regs[1] = RW_BASE;
-        let (kiln_events, kiln) = paged_kiln(&blob, regs);
-        let (pvm_events, pvm) = paged_polkavm(&engine, &blob, regs);
+        let kiln = run_kiln(Profile::JAM_07, Faults::MapAndResume, &blob, regs);
+        let pvm = run_polkavm(
+            Model::PerInstruction,
+            Faults::MapAndResume,
+            &engine,
+            &blob,
+            regs,
+        );
+        let (kiln_events, pvm_events) = (&kiln.events, &pvm.events);
         let context = format!("case {case}\n{text}\ninitial regs {regs:x?}");
         // Known, deliberate divergences, both on the top page (never mapped by the standard
         // layout), where Kiln follows the GP rule and PolkaVM does not:
@@ -375,7 +324,7 @@ fn kiln_and_polkavm_agree_on_page_faults_and_resumption() {
         //   traps.
         // Such cases are counted, not compared; Kiln's own tests cover them.
         let top_page = "fault@0xfffff000";
-        if kiln_events.iter().chain(&pvm_events).any(|e| e == top_page) {
+        if kiln_events.iter().chain(pvm_events).any(|e| e == top_page) {
             top_page_cases += 1;
             continue;
         }
