@@ -126,6 +126,33 @@ pub fn memory(iterations: u32) -> Workload {
     }
 }
 
+/// Host calls: a loop of `ecalli 0; add_imm_64; branch_ne_imm` run `iterations` times, each
+/// `ecalli` a real exit to the host and back (the host answers nothing; r7 is left as is).
+pub fn hostcall(iterations: u32) -> Workload {
+    let head = [
+        cat(&[&[51, 0x09], &imm(i64::from(iterations))]), // load_imm r9, N
+        vec![51, 0x07],                                   // load_imm r7, 0
+        vec![1],                                          // fallthrough
+    ];
+    let body = [
+        vec![10],              // ecalli 0
+        vec![149, 0x99, 0xFF], // add_imm_64 r9 = r9 + -1
+    ];
+    let body_len: usize = body.iter().map(Vec::len).sum();
+    let branch = cat(&[&[82, 0x09], &imm(-(body_len as i64))]);
+    let mut insns: Vec<Vec<u8>> = head.to_vec();
+    insns.extend(body.iter().cloned());
+    insns.push(branch);
+    insns.push(vec![50, 0x00]);
+    Workload {
+        name: "hostcall",
+        blob: blob(&insns),
+        rw_pages: 0,
+        instructions: u64::from(iterations),
+        expected_a0: 0,
+    }
+}
+
 /// Runs a workload on Kiln's interpreter and returns `(r7, gas used)`.
 pub fn run_kiln(workload: &Workload, program: &std::sync::Arc<kiln_pvm::Program>) -> (u64, i64) {
     use kiln_pvm::{Access, ExitReason, Instance};
@@ -139,7 +166,12 @@ pub fn run_kiln(workload: &Workload, program: &std::sync::Arc<kiln_pvm::Program>
     let gas = i64::MAX / 2;
     vm.set_gas(gas);
     vm.set_pc(0);
-    let exit = vm.run();
+    let exit = loop {
+        match vm.run() {
+            ExitReason::HostCall(_) => continue,
+            other => break other,
+        }
+    };
     assert_eq!(exit, ExitReason::Halt, "{} did not halt", workload.name);
     (vm.reg(7), gas - vm.gas())
 }
