@@ -52,6 +52,18 @@ fn blob(instructions: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
+/// The blob of `head`, then `body` repeated while r9 (counted down by the body) is non-zero
+/// (`branch_ne_imm r9, 0, loop`), then a halt (`jump_ind r0, 0`). `head` ends with a block end so
+/// the loop starts a basic block.
+fn counted_loop(head: &[Vec<u8>], body: &[Vec<u8>]) -> Vec<u8> {
+    let body_len: usize = body.iter().map(Vec::len).sum();
+    let mut insns: Vec<Vec<u8>> = head.to_vec();
+    insns.extend(body.iter().cloned());
+    insns.push(cat(&[&[82, 0x09], &imm(-(body_len as i64))]));
+    insns.push(vec![50, 0x00]);
+    blob(&insns)
+}
+
 fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
@@ -71,12 +83,6 @@ pub fn fib(iterations: u32) -> Workload {
         vec![100, 0xA8],       // move_reg r8 = r10
         vec![149, 0x99, 0xFF], // add_imm_64 r9 = r9 + -1
     ];
-    let body_len: usize = body.iter().map(Vec::len).sum();
-    let branch = cat(&[&[82, 0x09], &imm(-(body_len as i64))]); // branch_ne_imm r9, 0, loop
-    let mut insns: Vec<Vec<u8>> = head.to_vec();
-    insns.extend(body.iter().cloned());
-    insns.push(branch);
-    insns.push(vec![50, 0x00]); // jump_ind r0, 0 (halt)
     let (mut a, mut b) = (0u64, 1u64);
     for _ in 0..iterations {
         let t = a.wrapping_add(b);
@@ -85,7 +91,7 @@ pub fn fib(iterations: u32) -> Workload {
     }
     Workload {
         name: "fib",
-        blob: blob(&insns),
+        blob: counted_loop(&head, &body),
         rw_pages: 0,
         instructions: 4 + 5 * u64::from(iterations) + 1,
         expected_a0: a,
@@ -110,16 +116,10 @@ pub fn memory(iterations: u32) -> Workload {
         vec![132, 0xBB, 0xF8, 0x0F], // and_imm r11 = r11 & 0xFF8
         vec![149, 0x99, 0xFF],       // add_imm_64 r9 = r9 + -1
     ];
-    let body_len: usize = body.iter().map(Vec::len).sum();
-    let branch = cat(&[&[82, 0x09], &imm(-(body_len as i64))]);
-    let mut insns: Vec<Vec<u8>> = head.to_vec();
-    insns.extend(body.iter().cloned());
-    insns.push(branch);
-    insns.push(vec![50, 0x00]);
     let expected: u64 = (1..=u64::from(iterations)).sum();
     Workload {
         name: "memory",
-        blob: blob(&insns),
+        blob: counted_loop(&head, &body),
         rw_pages: 1,
         instructions: 5 + 8 * u64::from(iterations) + 1,
         expected_a0: expected,
@@ -138,15 +138,9 @@ pub fn hostcall(iterations: u32) -> Workload {
         vec![10],              // ecalli 0
         vec![149, 0x99, 0xFF], // add_imm_64 r9 = r9 + -1
     ];
-    let body_len: usize = body.iter().map(Vec::len).sum();
-    let branch = cat(&[&[82, 0x09], &imm(-(body_len as i64))]);
-    let mut insns: Vec<Vec<u8>> = head.to_vec();
-    insns.extend(body.iter().cloned());
-    insns.push(branch);
-    insns.push(vec![50, 0x00]);
     Workload {
         name: "hostcall",
-        blob: blob(&insns),
+        blob: counted_loop(&head, &body),
         rw_pages: 0,
         instructions: u64::from(iterations),
         expected_a0: 0,
