@@ -3,10 +3,9 @@
 //! the same run. Reported as guest instructions per second (for `hostcall`: host round trips per
 //! second). The recompiler joins for the workloads it supports.
 
-use std::sync::Arc;
-
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use kiln_benches::{fib, hostcall, memory, run_kiln, Workload};
+use kiln_benches::{fib, hostcall, kiln_code, memory, run_kiln, Workload};
+use kiln_pvm::Backend;
 use polkavm::program::InstructionSetKind;
 use polkavm::{
     BackendKind, Config, CostModel, CostModelKind, Engine, GasMeteringKind, InterruptKind, Module,
@@ -47,47 +46,33 @@ fn bench(c: &mut Criterion) {
     config.set_backend(Some(BackendKind::Interpreter));
     let engine = Engine::new(&config).expect("PolkaVM engine");
     for workload in [fib(1_000_000), memory(1_000_000), hostcall(100_000)] {
-        let program = Arc::new(
-            kiln_pvm::Program::from_blob_bytes(&workload.blob, kiln_pvm::Profile::JAM_07)
-                .expect("Kiln decodes the blob"),
-        );
+        let interpreted = kiln_code(&workload, Backend::Interpreter);
+        let compiled = kiln_code(&workload, Backend::Recompiler);
         let module = polkavm_module(&engine, &workload);
-        // Both must agree on the result and the gas before being timed.
-        let kiln = run_kiln(&workload, &program);
+        // All must agree on the result and the gas before being timed.
+        let kiln = run_kiln(&workload, &interpreted);
         let pvm = run_polkavm(&module);
         assert_eq!(kiln.0, workload.expected_a0);
         assert_eq!(kiln, pvm, "Kiln and PolkaVM disagree on {}", workload.name);
+        assert_eq!(
+            run_kiln(&workload, &compiled),
+            kiln,
+            "the recompiler disagrees on {}",
+            workload.name
+        );
 
         let mut group = c.benchmark_group(format!("interpreter/{}", workload.name));
         group.throughput(Throughput::Elements(workload.instructions));
         group.sample_size(20);
         group.bench_function(BenchmarkId::new("kiln", "interpreter"), |b| {
-            b.iter(|| run_kiln(&workload, &program))
+            b.iter(|| run_kiln(&workload, &interpreted))
         });
         group.bench_function(BenchmarkId::new("polkavm-0.37", "interpreter"), |b| {
             b.iter(|| run_polkavm(&module))
         });
-        // The recompiler (issue 3, in progress) runs workloads it supports already.
-        if let Ok(compiled) = kiln_pvm::recompiler::CompiledProgram::compile(program.clone()) {
-            let run = || {
-                let mut vm = kiln_pvm::recompiler::RecompiledInstance::new(compiled.clone());
-                vm.set_reg(0, u64::from(kiln_pvm::HALT_ADDRESS));
-                vm.set_gas(i64::MAX / 2);
-                vm.set_pc(0);
-                loop {
-                    match vm.run() {
-                        kiln_pvm::ExitReason::HostCall(_) => continue,
-                        exit => {
-                            assert_eq!(exit, kiln_pvm::ExitReason::Halt);
-                            break;
-                        }
-                    }
-                }
-                (vm.regs()[7], i64::MAX / 2 - vm.gas())
-            };
-            assert_eq!(run(), kiln, "recompiler disagrees on {}", workload.name);
-            group.bench_function(BenchmarkId::new("kiln", "recompiler"), |b| b.iter(run));
-        }
+        group.bench_function(BenchmarkId::new("kiln", "recompiler"), |b| {
+            b.iter(|| run_kiln(&workload, &compiled))
+        });
         group.finish();
     }
 }

@@ -147,10 +147,17 @@ pub fn hostcall(iterations: u32) -> Workload {
     }
 }
 
-/// Runs a workload on Kiln's interpreter and returns `(r7, gas used)`.
-pub fn run_kiln(workload: &Workload, program: &std::sync::Arc<kiln_pvm::Program>) -> (u64, i64) {
-    use kiln_pvm::{Access, ExitReason, Instance};
-    let mut vm = Instance::new(program.clone()).expect("guest memory");
+/// Prepares a workload's program for `backend` (the GP 0.7 profile, one gas per instruction).
+pub fn kiln_code(workload: &Workload, backend: kiln_pvm::Backend) -> kiln_pvm::Code {
+    let program = kiln_pvm::Program::from_blob_bytes(&workload.blob, kiln_pvm::Profile::JAM_07)
+        .expect("Kiln decodes the workload");
+    kiln_pvm::Code::prepare(std::sync::Arc::new(program), backend).expect("Kiln compiles it")
+}
+
+/// Runs a workload on Kiln (a fresh instance of `code`) and returns `(r7, gas used)`.
+pub fn run_kiln(workload: &Workload, code: &kiln_pvm::Code) -> (u64, i64) {
+    use kiln_pvm::{Access, ExitReason};
+    let mut vm = code.instantiate().expect("guest memory");
     if workload.rw_pages > 0 {
         vm.memory_mut()
             .set_access(0x20000, u64::from(workload.rw_pages) * 4096, Access::Write)
@@ -297,17 +304,18 @@ pub fn synthetic_blob_with(size: usize, isa: kiln_pvm::IsaVariant, seed: u64, mi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[test]
     fn workloads_compute_the_expected_result_with_one_gas_per_instruction() {
         for w in [fib(1000), memory(1000)] {
-            let p = Arc::new(
-                kiln_pvm::Program::from_blob_bytes(&w.blob, kiln_pvm::Profile::JAM_07).unwrap(),
-            );
-            let (a0, gas) = run_kiln(&w, &p);
-            assert_eq!(a0, w.expected_a0, "{}", w.name);
-            assert_eq!(gas as u64, w.instructions, "{}", w.name);
+            for backend in [
+                kiln_pvm::Backend::Interpreter,
+                kiln_pvm::Backend::Recompiler,
+            ] {
+                let (a0, gas) = run_kiln(&w, &kiln_code(&w, backend));
+                assert_eq!(a0, w.expected_a0, "{} on {backend:?}", w.name);
+                assert_eq!(gas as u64, w.instructions, "{} on {backend:?}", w.name);
+            }
         }
     }
 }

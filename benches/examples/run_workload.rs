@@ -1,7 +1,5 @@
-//! Runs one benchmark workload on Kiln's interpreter once (for `valgrind --tool=callgrind`):
-//! `run_workload fib|memory [iterations]`.
-
-use std::sync::Arc;
+//! Runs one benchmark workload on Kiln once (for `valgrind --tool=callgrind`):
+//! `run_workload fib|memory [iterations] [interpreter|recompiler]`.
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -10,15 +8,16 @@ fn main() {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000_000);
+    let backend = args
+        .next()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(kiln_pvm::Backend::Interpreter);
     let workload = match name.as_str() {
         "memory" => kiln_benches::memory(iterations),
         _ => kiln_benches::fib(iterations),
     };
-    let program = Arc::new(
-        kiln_pvm::Program::from_blob_bytes(&workload.blob, kiln_pvm::Profile::JAM_07)
-            .expect("decodes"),
-    );
-    let (a0, gas) = kiln_benches::run_kiln(&workload, &program);
+    let code = kiln_benches::kiln_code(&workload, backend);
+    let (a0, gas) = kiln_benches::run_kiln(&workload, &code);
     println!(
         "{}: a0 = {a0}, gas = {gas}, guest instructions = {}",
         workload.name, workload.instructions

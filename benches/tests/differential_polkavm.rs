@@ -206,6 +206,7 @@ fn differential(model: Model, default_seed: u64) {
     let cases = env("KILN_DIFF_CASES", 3000);
     let mut rng = Rng::new(env("KILN_DIFF_SEED", default_seed));
     let options = ProgramOptions {
+        sbrk: false,
         memory: true,
         unlikely: matches!(model, Model::Pipeline),
         host_calls: true,

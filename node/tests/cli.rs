@@ -240,13 +240,29 @@ fn exec_reports_other_exits() {
     ];
     for (i, &(source, flags, want)) in cases.iter().enumerate() {
         let bin = asm(dir.path(), &format!("p{i}"), source);
-        let mut args = vec!["exec", path_str(&bin), "--format", "blob"];
-        args.extend_from_slice(flags);
-        let run = kiln(&args);
-        assert_eq!(run.code, Some(0), "{source}: {}", run.stderr);
-        assert!(run.stdout.starts_with(want), "{source}:\n{}", run.stdout);
+        for backend in EXEC_BACKENDS {
+            let mut args = vec![
+                "exec",
+                path_str(&bin),
+                "--format",
+                "blob",
+                "--backend",
+                backend,
+            ];
+            args.extend_from_slice(flags);
+            let run = kiln(&args);
+            assert_eq!(run.code, Some(0), "{source} on {backend}: {}", run.stderr);
+            assert!(
+                run.stdout.starts_with(want),
+                "{source} on {backend}:\n{}",
+                run.stdout
+            );
+        }
     }
 }
+
+/// Every `--backend` of `kiln exec` (auto picks the recompiler where there is one).
+const EXEC_BACKENDS: [&str; 3] = ["interpreter", "recompiler", "auto"];
 
 #[test]
 fn exec_runs_standard_programs_with_arguments() {
@@ -260,8 +276,6 @@ fn exec_runs_standard_programs_with_arguments() {
     ";
     let dir = tempfile::tempdir().unwrap();
     let bin = asm(dir.path(), "std", source);
-    let run = kiln(&["exec", path_str(&bin), "--args", "0xaabbcc"]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
     let want = format!(
         "exit: halt\ngas used: 3\npc: 8\nhost calls: 0\n{}",
         register_lines(&[
@@ -273,7 +287,18 @@ fn exec_runs_standard_programs_with_arguments() {
             (8, 3),
         ])
     );
-    assert_eq!(run.stdout, want);
+    for backend in EXEC_BACKENDS {
+        let run = kiln(&[
+            "exec",
+            path_str(&bin),
+            "--args",
+            "0xaabbcc",
+            "--backend",
+            backend,
+        ]);
+        assert_eq!(run.code, Some(0), "{backend}: {}", run.stderr);
+        assert_eq!(run.stdout, want, "{backend}");
+    }
 }
 
 #[test]
@@ -367,6 +392,12 @@ fn conformance_reports_a_wrong_vector_and_a_malformed_file() {
     let wrong_path = dir.path().join("b_wrong.json");
     std::fs::write(&wrong_path, serde_json::to_string_pretty(&wrong).unwrap()).unwrap();
 
+    // Every backend runs every case (`--backend all` is the default).
+    let backends = if kiln_pvm::Backend::RECOMPILER_AVAILABLE {
+        2
+    } else {
+        1
+    };
     let run = kiln(&["conformance", path_str(dir.path())]);
     assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
     let fails: Vec<&str> = run
@@ -374,14 +405,15 @@ fn conformance_reports_a_wrong_vector_and_a_malformed_file() {
         .lines()
         .filter(|l| l.starts_with("FAIL"))
         .collect();
-    assert_eq!(fails.len(), 1, "{}", run.stdout);
-    assert!(fails[0].contains("b_wrong.json"), "{}", fails[0]);
-    assert!(
-        fails[0].contains("gas: expected 1234, got 9998"),
-        "{}",
-        fails[0]
+    assert_eq!(fails.len(), backends, "{}", run.stdout);
+    for fail in &fails {
+        assert!(fail.contains("b_wrong.json"), "{fail}");
+        assert!(fail.contains("gas: expected 1234, got 9998"), "{fail}");
+    }
+    assert_eq!(
+        last_line(&run.stdout),
+        format!("{backends} passed, {backends} failed")
     );
-    assert_eq!(last_line(&run.stdout), "1 passed, 1 failed");
 
     // Malformed JSON (and JSON that is no vector) count as failures; nothing panics.
     std::fs::remove_file(&wrong_path).unwrap();
@@ -405,7 +437,11 @@ fn conformance_reports_a_wrong_vector_and_a_malformed_file() {
             .collect();
         assert_eq!(fails.len(), 1, "case {i}: {}", run.stdout);
         assert!(fails[0].contains("c_bad.json"), "case {i}: {}", fails[0]);
-        assert_eq!(last_line(&run.stdout), "1 passed, 1 failed", "case {i}");
+        assert_eq!(
+            last_line(&run.stdout),
+            format!("{backends} passed, {backends} failed"),
+            "case {i}"
+        );
     }
 }
 

@@ -7,6 +7,8 @@
 //! - [`gas`]: the per-instruction and pipeline gas models;
 //! - [`semantics`]: one definition of every instruction's computation;
 //! - [`memory`] and [`interpreter`]: paged guest memory and the reference interpreter;
+//! - [`recompiler`] (x86-64 Linux): native code with the interpreter's exact semantics;
+//! - [`vm`]: the [`Backend`] choice and one [`Vm`] API over both backends;
 //! - [`asm`]: a text assembler and disassembler;
 //! - [`testing`]: random program generation for differential tests and fuzzing.
 
@@ -22,11 +24,12 @@ pub mod isa;
 pub mod memory;
 pub mod profile;
 pub mod program;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 pub mod recompiler;
 pub mod semantics;
 pub mod standard;
 pub mod testing;
+pub mod vm;
 
 pub use blob::{BlobError, CodeBlob};
 pub use interpreter::{ExitReason, Instance, HALT_ADDRESS};
@@ -35,3 +38,4 @@ pub use memory::{Access, Memory, MemoryFault};
 pub use profile::{GasModel, HostCallNumbering, Profile};
 pub use program::{LoadError, Program};
 pub use standard::StandardProgram;
+pub use vm::{Backend, Code, PrepareError, Vm};

@@ -1,13 +1,12 @@
 //! The GP standard program `E_3(|o|) E_3(|w|) E_2(z) E_3(s) o w E_4(|c|) c` (GP §A.7), the optional
 //! length-prefixed metadata of service code, the standard memory layout and initial registers.
 
-use std::sync::Arc;
-
 use crate::codec::{write_fixed, write_natural, CodecError, Reader};
-use crate::interpreter::{Instance, HALT_ADDRESS};
+use crate::interpreter::HALT_ADDRESS;
 use crate::memory::{Access, MemoryError};
 use crate::profile::Profile;
 use crate::program::{LoadError, Program};
+use crate::vm::{Code, Vm};
 
 /// Zone size `Z_Z` (64 KiB).
 pub const ZONE: u64 = 1 << 16;
@@ -239,13 +238,13 @@ impl StandardProgram {
     /// entry at `pc` with `gas`.
     pub fn instantiate(
         &self,
-        program: Arc<Program>,
+        code: &Code,
         args: &[u8],
         pc: u32,
         gas: i64,
-    ) -> Result<Instance, StandardError> {
+    ) -> Result<Vm, StandardError> {
         let layout = self.layout(args.len())?;
-        let mut vm = Instance::new(program)?;
+        let mut vm = code.instantiate()?;
         let mem = vm.memory_mut();
         mem.set_page_range(layout.ro_start >> 12, layout.ro_size >> 12, Access::Read)?;
         mem.host_write(layout.ro_start, &self.ro_data)?;

@@ -200,6 +200,8 @@ pub struct ProgramOptions {
     pub unlikely: bool,
     /// `ecalli` with small ids.
     pub host_calls: bool,
+    /// `sbrk` with small sizes (the GP 0.7 variant only).
+    pub sbrk: bool,
     /// Address of the read-write page `r1` points at.
     pub rw_base: u64,
 }
@@ -286,6 +288,12 @@ fn body_line(rng: &mut Rng, options: &ProgramOptions) -> String {
             33 => format!("load_imm_64 r{}, {}", rng.dest(), rng.next_u64()),
             34 | 35 if options.host_calls => format!("ecalli {}", rng.below(200)),
             36 if options.unlikely => "unlikely".to_string(),
+            49 if options.sbrk => format!(
+                "load_imm r{size}, {}\nsbrk r{}, r{size}",
+                rng.below(3 * 4096),
+                rng.dest(),
+                size = rng.dest()
+            ),
             37..=40 if options.memory => {
                 format!(
                     "{} r{}, r1, {}",
@@ -371,6 +379,7 @@ mod tests {
                 memory: true,
                 unlikely: isa != IsaVariant::Jam07,
                 host_calls: true,
+                sbrk: isa == IsaVariant::Jam07,
                 rw_base: 0x20000,
             };
             for _ in 0..200 {

@@ -6,14 +6,17 @@
 //! computed by hand: under `Profile::JAM_07` every instruction costs 1 and a basic block is paid
 //! for in full when it is entered.
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
 
 use common::*;
-use kiln_pvm::{Access, ExitReason, Instance, Profile, Program};
+use kiln_pvm::{Access, ExitReason, Profile, Program};
 
 use ExitReason::{Halt, PageFault, Panic};
+
+on_every_backend! {
 
 /// Runs `line` followed by a halting `jump_ind` (one block of 2) with `inputs` in registers and
 /// checks that only register `out.0` changed, to `out.1`.
@@ -331,7 +334,7 @@ fn three_register_destination_uses_the_low_nibble_of_byte_2() {
         let code = [200, 0x21, byte2, 50, 0x00];
         let blob = [&[0u8, 0, code.len() as u8][..], &code, &[0b0000_1001]].concat();
         let program = Arc::new(Program::from_blob_bytes(&blob, Profile::JAM_07).unwrap());
-        let mut vm = Instance::new(program).unwrap();
+        let mut vm = prepare(program).instantiate().unwrap();
         vm.set_gas(GAS);
         vm.set_regs(regs(&[(1, 5), (2, 7)]));
         let exit = vm.run();
@@ -681,4 +684,6 @@ fn accesses_below_64_kib_panic_instead_of_faulting() {
             line,
         );
     }
+}
+
 }

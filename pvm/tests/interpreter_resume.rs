@@ -6,15 +6,18 @@
 //! hand (under `Profile::JAM_07` every instruction costs 1 and a basic block is paid for in full
 //! when it is entered).
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
 
 use common::*;
 use kiln_pvm::asm::{assemble, Assembled};
-use kiln_pvm::{Access, ExitReason, Instance, IsaVariant, Profile, StandardProgram};
+use kiln_pvm::{Access, ExitReason, IsaVariant, Profile, StandardProgram, Vm};
 
 use ExitReason::{Halt, HostCall, OutOfGas, PageFault, Panic};
+
+on_every_backend! {
 
 // ---------------------------------------------------------------------------------------------
 // Gas and resumption
@@ -249,12 +252,12 @@ fn standard(src: &str, isa: IsaVariant) -> StandardProgram {
     }
 }
 
-fn instantiate(p: &StandardProgram, args: &[u8]) -> (Instance, Vec<u32>) {
+fn instantiate(p: &StandardProgram, args: &[u8]) -> (Vm, Vec<u32>) {
     // Through the encoded bytes, as an embedder would receive them.
     let p = StandardProgram::parse(&p.to_bytes()).unwrap();
     let program = Arc::new(p.decode(Profile::JAM_07).unwrap());
     let pcs = pcs(&program);
-    (p.instantiate(program, args, 0, GAS).unwrap(), pcs)
+    (p.instantiate(&prepare(program), args, 0, GAS).unwrap(), pcs)
 }
 
 #[test]
@@ -450,4 +453,6 @@ fn jam08_numbering_gives_the_same_results() {
             "{what}"
         );
     }
+}
+
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use kiln_pvm::host_calls::{codes, HostCall, BASE_GAS};
-use kiln_pvm::{ExitReason, Instance, Profile, Program, StandardProgram};
+use kiln_pvm::{Backend, Code, ExitReason, Profile, Program, StandardProgram, Vm};
 
 /// How to read the input file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -35,8 +35,10 @@ pub struct ExecOptions {
     pub regs: Vec<(usize, u64)>,
     /// Input format.
     pub format: InputFormat,
-    /// Print every executed instruction with the gas left.
+    /// Print every executed instruction with the gas left (interpreter only).
     pub trace: bool,
+    /// The backend to run on.
+    pub backend: Backend,
 }
 
 /// The outcome of `kiln exec`.
@@ -54,15 +56,27 @@ pub struct ExecReport {
     pub host_calls: u64,
 }
 
-fn instantiate(bytes: &[u8], opts: &ExecOptions) -> Result<Instance> {
-    let standard = |p: StandardProgram| -> Result<Instance> {
-        let program = Arc::new(p.decode(opts.profile).context("decoding the code blob")?);
-        Ok(p.instantiate(program, &opts.args, opts.pc, opts.gas)?)
+fn instantiate(bytes: &[u8], opts: &ExecOptions) -> Result<Vm> {
+    if opts.trace && opts.backend == Backend::Recompiler {
+        bail!("--trace needs the interpreter (use --backend interpreter)");
+    }
+    // Tracing observes every instruction, which only the interpreter can do.
+    let backend = if opts.trace {
+        Backend::Interpreter
+    } else {
+        opts.backend
     };
-    let blob = || -> Result<Instance> {
+    let prepare = |program: Program| -> Result<Code> {
+        Code::prepare(Arc::new(program), backend).context("compiling the program")
+    };
+    let standard = |p: StandardProgram| -> Result<Vm> {
+        let code = prepare(p.decode(opts.profile).context("decoding the code blob")?)?;
+        Ok(p.instantiate(&code, &opts.args, opts.pc, opts.gas)?)
+    };
+    let blob = || -> Result<Vm> {
         let program =
             Program::from_blob_bytes(bytes, opts.profile).context("loading the code blob")?;
-        let mut vm = Instance::new(Arc::new(program))?;
+        let mut vm = prepare(program)?.instantiate()?;
         vm.set_gas(opts.gas);
         vm.set_pc(opts.pc);
         Ok(vm)
@@ -107,7 +121,7 @@ pub fn exec_bytes(
     let mut host_calls = 0u64;
     let mut io_error = None;
     let exit = loop {
-        let exit = if opts.trace {
+        let exit = if let (true, Vm::Interpreter(vm)) = (opts.trace, &mut vm) {
             vm.run_traced(&mut |index, gas| {
                 let insn = program.instruction(index);
                 if let Err(e) = writeln!(

@@ -23,10 +23,21 @@ pub struct Cli {
 enum BackendArg {
     /// The reference interpreter.
     Interpreter,
-    /// The x86-64 recompiler (not part of this build yet).
+    /// The x86-64 recompiler.
     Recompiler,
     /// Every backend this build has.
     All,
+}
+
+/// The backend `kiln exec` runs on.
+#[derive(Clone, Copy, ValueEnum)]
+enum ExecBackendArg {
+    /// The recompiler where available, else the interpreter.
+    Auto,
+    /// The reference interpreter.
+    Interpreter,
+    /// The x86-64 recompiler.
+    Recompiler,
 }
 
 #[derive(Subcommand)]
@@ -84,9 +95,12 @@ enum Command {
         /// Input format.
         #[arg(long, value_enum, default_value = "auto")]
         format: exec::InputFormat,
-        /// Print every executed instruction with the gas left.
+        /// Print every executed instruction with the gas left (runs on the interpreter).
         #[arg(long)]
         trace: bool,
+        /// Backend to run on.
+        #[arg(long, value_enum, default_value = "auto")]
+        backend: ExecBackendArg,
     },
 }
 
@@ -146,11 +160,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let backends: &[Backend] = match backend {
                 BackendArg::Interpreter => &[Backend::Interpreter],
-                BackendArg::Recompiler => anyhow::bail!(
-                    "the recompiler backend is not part of this build yet; \
+                BackendArg::Recompiler if !Backend::RECOMPILER_AVAILABLE => anyhow::bail!(
+                    "this build has no recompiler (it needs x86-64 Linux); \
                      use --backend interpreter (or all)"
                 ),
-                BackendArg::All => Backend::ALL,
+                BackendArg::Recompiler => &[Backend::Recompiler],
+                BackendArg::All => conformance::all_backends(),
             };
             let summary = conformance::run_paths(&paths, backends, profile, &mut stdout)?;
             Ok(if summary.failed == 0 {
@@ -197,6 +212,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             regs,
             format,
             trace,
+            backend,
         } => {
             let opts = exec::ExecOptions {
                 profile,
@@ -206,6 +222,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 regs,
                 format,
                 trace,
+                backend: match backend {
+                    ExecBackendArg::Auto => Backend::Auto,
+                    ExecBackendArg::Interpreter => Backend::Interpreter,
+                    ExecBackendArg::Recompiler => Backend::Recompiler,
+                },
             };
             let report = exec::exec(&input, &opts, &mut stdout)?;
             exec::print_report(&report, &mut stdout)?;

@@ -3,7 +3,8 @@
 mod run;
 mod vectors;
 
-pub use run::{run_case, Backend, CaseOutcome};
+pub use kiln_pvm::Backend;
+pub use run::{all_backends, run_case, CaseOutcome};
 pub use vectors::{Case, Chunk, Expect, Format, Step, VectorError};
 
 use std::path::{Path, PathBuf};

@@ -4,26 +4,16 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kiln_pvm::memory::PAGE_SIZE;
-use kiln_pvm::{Access, ExitReason, Instance, Profile, Program};
+use kiln_pvm::{Access, Backend, Code, ExitReason, Profile, Program, Vm};
 
 use super::vectors::{Case, Expect, Step};
 
-/// An execution backend the runner can drive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// The reference interpreter.
-    Interpreter,
-}
-
-impl Backend {
-    /// Every backend this build has.
-    pub const ALL: &'static [Backend] = &[Backend::Interpreter];
-
-    /// Its command-line name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Interpreter => "interpreter",
-        }
+/// Every backend this build can run vectors on.
+pub fn all_backends() -> &'static [Backend] {
+    if Backend::RECOMPILER_AVAILABLE {
+        &[Backend::Interpreter, Backend::Recompiler]
+    } else {
+        &[Backend::Interpreter]
     }
 }
 
@@ -56,14 +46,8 @@ fn normalise_status(s: &str) -> &str {
     }
 }
 
-/// Runs `case` on `backend` under `profile`.
+/// Runs `case` on `backend` (`Interpreter` or `Recompiler`) under `profile`.
 pub fn run_case(case: &Case, profile: Profile, backend: Backend) -> CaseOutcome {
-    match backend {
-        Backend::Interpreter => run_on_interpreter(case, profile),
-    }
-}
-
-fn run_on_interpreter(case: &Case, profile: Profile) -> CaseOutcome {
     let mut diffs = Vec::new();
     let program = match Program::from_blob_bytes(&case.program, profile) {
         Ok(p) => Arc::new(p),
@@ -84,7 +68,17 @@ fn run_on_interpreter(case: &Case, profile: Profile) -> CaseOutcome {
             }
         }
     }
-    let mut vm = match Instance::new(program) {
+    let code = match Code::prepare(program, backend) {
+        Ok(code) if code.backend() == backend => code,
+        Ok(_) => {
+            return CaseOutcome::Failed(vec![format!(
+                "the {} backend is not available in this build",
+                backend.name()
+            )])
+        }
+        Err(e) => return CaseOutcome::Failed(vec![format!("cannot compile: {e}")]),
+    };
+    let mut vm = match code.instantiate() {
         Ok(vm) => vm,
         Err(e) => return CaseOutcome::Failed(vec![format!("cannot create instance: {e}")]),
     };
@@ -160,7 +154,7 @@ fn check_rejected(case: &Case, error: &str) -> CaseOutcome {
 }
 
 fn compare(
-    vm: &Instance,
+    vm: &Vm,
     exit: Option<ExitReason>,
     expect: &Expect,
     step: usize,
@@ -220,7 +214,7 @@ fn compare(
 }
 
 /// Every accessible byte must equal the expected chunks (zero where none is given).
-fn compare_memory(vm: &Instance, chunks: &[super::Chunk], label: &str, diffs: &mut Vec<String>) {
+fn compare_memory(vm: &Vm, chunks: &[super::Chunk], label: &str, diffs: &mut Vec<String>) {
     let mut expected: BTreeMap<u32, u8> = BTreeMap::new();
     for chunk in chunks {
         for (i, b) in chunk.contents.iter().enumerate() {

@@ -7,10 +7,12 @@ use crate::program::{Inst, INVALID_TARGET};
 use crate::semantics as sem;
 
 impl Instance {
-    pub(super) fn run_loop<const TRACE: bool>(
+    /// Runs until an exit (`Some`), or with `STEP` until one instruction has completed without
+    /// one (`None`, with `resume` at the next instruction).
+    pub(super) fn run_loop<const TRACE: bool, const STEP: bool>(
         &mut self,
         trace: &mut dyn FnMut(u32, i64),
-    ) -> ExitReason {
+    ) -> Option<ExitReason> {
         let program = self.program.clone();
         let insts = program.insts();
         let costs = program.block_costs_raw();
@@ -22,11 +24,11 @@ impl Instance {
         let fast = unsafe { memory.fast_path() };
 
         let mut i: usize = match self.resume {
-            Resume::Finished(exit) => return exit,
+            Resume::Finished(exit) => return Some(exit),
             Resume::Continue { index } => index as usize,
             Resume::Charge { index, cost } => {
                 if gas < cost as i64 {
-                    return ExitReason::OutOfGas;
+                    return Some(ExitReason::OutOfGas);
                 }
                 gas -= cost as i64;
                 self.gas = gas;
@@ -34,11 +36,15 @@ impl Instance {
             }
             Resume::Invalid { cost } => {
                 if cost > 0 && gas < cost as i64 {
-                    return ExitReason::OutOfGas;
+                    return Some(ExitReason::OutOfGas);
                 }
                 self.gas = gas - cost as i64;
                 let pc = self.pc;
-                return self.finish(ExitReason::Panic, pc, Resume::Finished(ExitReason::Panic));
+                return Some(self.finish(
+                    ExitReason::Panic,
+                    pc,
+                    Resume::Finished(ExitReason::Panic),
+                ));
             }
         };
 
@@ -47,7 +53,7 @@ impl Instance {
             ($exit:expr, $pc:expr, $resume:expr) => {{
                 self.regs = regs;
                 self.gas = gas;
-                return self.finish($exit, $pc, $resume);
+                return Some(self.finish($exit, $pc, $resume));
             }};
         }
         macro_rules! panic_at {
@@ -224,7 +230,17 @@ impl Instance {
         let i32v = |b: [u8; 4]| i32::from_le_bytes(b) as i64 as u64;
         let u64v = |b: [u8; 8]| u64::from_le_bytes(b);
 
+        let mut steps_left = 1u32;
         loop {
+            if STEP {
+                if steps_left == 0 {
+                    self.regs = regs;
+                    self.gas = gas;
+                    self.resume = Resume::Continue { index: i as u32 };
+                    return None;
+                }
+                steps_left -= 1;
+            }
             // SAFETY: `i` is always a valid index: every non-terminating instruction is followed
             // by another (the decoder appends an implicit trap after the last one), and control
             // transfers only go to resolved indices.

@@ -160,12 +160,22 @@ impl Instance {
 
     /// Runs until an exit.
     pub fn run(&mut self) -> ExitReason {
-        self.run_loop::<false>(&mut |_, _| {})
+        self.run_loop::<false, false>(&mut |_, _| {})
+            .expect("only single steps stop without an exit")
     }
 
     /// Runs until an exit, calling `trace(instruction index, gas left)` before every instruction.
     pub fn run_traced(&mut self, trace: &mut dyn FnMut(u32, i64)) -> ExitReason {
-        self.run_loop::<true>(trace)
+        self.run_loop::<true, false>(trace)
+            .expect("only single steps stop without an exit")
+    }
+
+    /// Executes the single instruction at `index` inside an already-paid block: `None` when it
+    /// completed (the next `run` continues after it), else its exit. The recompiler hands the
+    /// instructions it does not execute natively (faulting accesses, `sbrk`) to this.
+    pub(crate) fn step_at(&mut self, index: u32) -> Option<ExitReason> {
+        self.resume = Resume::Continue { index };
+        self.run_loop::<false, true>(&mut |_, _| {})
     }
 
     fn finish(&mut self, exit: ExitReason, pc: u32, resume: Resume) -> ExitReason {

@@ -1,25 +1,34 @@
 //! Guest memory: a 4 GiB address space with none / read / write access per 4 KiB page.
 //!
-//! The bytes live in one reserved host mapping (`PROT_NONE` until a page is first made
-//! accessible, then read-write for the host); guest accesses are checked against a per-page
-//! access table before touching it, so a bad guest address never reaches the host mapping.
+//! The bytes live in a memfd ([`backing`]) that the host maps read-write once; guest accesses by
+//! the interpreter and by host functions are checked against a per-page access table before
+//! touching it, so a bad guest address never reaches the host mapping. Generated code instead
+//! runs on a [`window`]: the same file mapped again with each page's own rights, where the MMU
+//! does the check and faults come back to the rules here. Address spaces are pooled ([`pool`]).
 
-use std::ptr::NonNull;
+use std::mem::ManuallyDrop;
 
+mod backing;
+mod mapping;
+mod pool;
 mod runs;
+pub mod window;
 
+use backing::Backing;
+use mapping::Mapping;
 use runs::PageRuns;
+use window::Window;
 
 /// Guest page size (`Z_P`).
 pub const PAGE_SIZE: u32 = 1 << 12;
 /// Accesses to addresses below this panic instead of faulting (`Z_Z`).
 pub const LOW_GUARD: u32 = 1 << 16;
 const PAGE_COUNT: usize = 1 << 20;
-/// The host maps guest memory read-write in aligned chunks of this many pages, which bounds the
-/// number of host mappings (`vm.max_map_count`) whatever pattern of pages the guest uses.
-const CHUNK_PAGES: usize = 64;
-const CHUNK_COUNT: usize = PAGE_COUNT / CHUNK_PAGES;
 const SPACE: usize = 1 << 32;
+/// Most changes of rights between neighbouring pages a window mirrors exactly. Each change can
+/// cost a host mapping (`vm.max_map_count`, 65,530 per process); beyond this the window makes
+/// every page inaccessible and each access faults into the checked slow path instead.
+const WINDOW_TRANSITION_BUDGET: u32 = 1024;
 
 /// Access rights of a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -47,16 +56,38 @@ pub enum MemoryFault {
 #[error("cannot reserve guest memory: {0}")]
 pub struct MemoryError(#[from] std::io::Error);
 
-/// One guest address space.
-pub struct Memory {
-    base: NonNull<u8>,
+/// What a pooled address space consists of.
+pub(super) struct Parts {
+    backing: Backing,
     /// One byte per guest page (an `Access`), in its own anonymous mapping so that raw pointers
     /// to it (see [`FastPath`]) stay valid while the table is updated.
-    access: NonNull<u8>,
-    /// Bit per host chunk: mapped read-write for the host.
-    host_mapped: Box<[u64]>,
-    /// The accessible pages as runs (for `sbrk`).
+    access: Mapping,
+    window: Option<Window>,
+}
+
+impl Parts {
+    fn new() -> Result<Self, MemoryError> {
+        Ok(Self {
+            backing: Backing::new()?,
+            access: Mapping::anonymous(PAGE_COUNT, libc::PROT_READ | libc::PROT_WRITE)?,
+            window: None,
+        })
+    }
+}
+
+/// One guest address space.
+pub struct Memory {
+    /// The host view of the backing store.
+    base: *mut u8,
+    /// The access table.
+    access: *mut u8,
+    parts: ManuallyDrop<Parts>,
+    /// The accessible pages as runs (for `sbrk` and for resetting).
     runs: PageRuns,
+    /// Pairs of neighbouring pages with different rights.
+    transitions: u32,
+    /// The window no longer mirrors the rights: every page is inaccessible through it.
+    window_degraded: bool,
 }
 
 /// Raw pointers for the interpreter's single-page fast path, hoisted out of its loop.
@@ -86,7 +117,7 @@ impl FastPath {
             return None;
         }
         let mut out = [0u8; N];
-        // SAFETY: accessible pages are host-mapped and inside the reservation.
+        // SAFETY: the host view covers all 4 GiB read-write.
         unsafe {
             std::ptr::copy_nonoverlapping(self.base.add(addr as usize), out.as_mut_ptr(), N);
         }
@@ -99,7 +130,7 @@ impl FastPath {
         if !self.page_ok(addr, N as u32, Access::Write as u8) {
             return false;
         }
-        // SAFETY: as in `load`; the page is writable.
+        // SAFETY: as in `load`.
         unsafe {
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.add(addr as usize), N);
         }
@@ -107,14 +138,18 @@ impl FastPath {
     }
 }
 
-// SAFETY: the mapping is owned exclusively by this value; access goes through &self / &mut self.
+// SAFETY: the mappings are owned exclusively by this value; access goes through &self / &mut self.
 unsafe impl Send for Memory {}
 // SAFETY: shared references only read.
 unsafe impl Sync for Memory {}
 
 impl std::fmt::Debug for Memory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let pages = self.access_table().iter().filter(|&&a| a != 0).count();
+        let pages: u64 = self
+            .runs
+            .iter()
+            .map(|(first, last)| u64::from(last - first) + 1)
+            .sum();
         f.debug_struct("Memory")
             .field("accessible_pages", &pages)
             .finish()
@@ -123,10 +158,11 @@ impl std::fmt::Debug for Memory {
 
 impl Drop for Memory {
     fn drop(&mut self) {
-        // SAFETY: unmapping exactly the regions mapped in `new`.
-        unsafe {
-            libc::munmap(self.base.as_ptr().cast(), SPACE);
-            libc::munmap(self.access.as_ptr().cast(), PAGE_COUNT);
+        let reset = self.reset();
+        // SAFETY: `parts` is taken exactly once, here, and not used afterwards.
+        let parts = unsafe { ManuallyDrop::take(&mut self.parts) };
+        if reset.is_ok() {
+            pool::give(parts);
         }
     }
 }
@@ -136,44 +172,54 @@ fn page_of(addr: u32) -> usize {
     (addr >> 12) as usize
 }
 
-/// A private anonymous mapping of `len` bytes with `prot`, reserving no swap.
-fn anonymous_map(len: usize, prot: libc::c_int) -> Result<NonNull<u8>, MemoryError> {
-    // SAFETY: a fresh anonymous mapping; no existing memory is affected.
-    let ptr = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            prot,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    if ptr == libc::MAP_FAILED {
-        return Err(MemoryError(std::io::Error::last_os_error()));
+/// Pairs `(i − 1, i)` with `i` in `[first, end]` whose rights differ.
+fn transitions_in(table: &[u8], first: usize, end: usize) -> u32 {
+    let lo = first.max(1);
+    let hi = end.min(PAGE_COUNT - 1);
+    if lo > hi {
+        return 0;
     }
-    NonNull::new(ptr.cast())
-        .ok_or_else(|| MemoryError(std::io::Error::other("mmap returned a null pointer")))
+    table[lo - 1..=hi]
+        .windows(2)
+        .filter(|pair| pair[0] != pair[1])
+        .count() as u32
 }
 
 impl Memory {
-    /// A fresh, entirely inaccessible address space.
+    /// A fresh, entirely inaccessible, all-zero address space (reused from the pool if one is
+    /// idle).
     pub fn new() -> Result<Self, MemoryError> {
-        let base = anonymous_map(SPACE, libc::PROT_NONE)?;
-        let access = match anonymous_map(PAGE_COUNT, libc::PROT_READ | libc::PROT_WRITE) {
-            Ok(a) => a,
-            Err(e) => {
-                // SAFETY: unmapping the reservation just made.
-                unsafe { libc::munmap(base.as_ptr().cast(), SPACE) };
-                return Err(e);
-            }
+        let parts = match pool::take() {
+            Some(parts) => parts,
+            None => Parts::new()?,
         };
         Ok(Self {
-            base,
-            access,
-            host_mapped: vec![0u64; CHUNK_COUNT / 64].into_boxed_slice(),
+            base: parts.backing.base(),
+            access: parts.access.ptr(),
+            parts: ManuallyDrop::new(parts),
             runs: PageRuns::default(),
+            transitions: 0,
+            window_degraded: false,
         })
+    }
+
+    /// Returns the address space to the state `new` gives: no rights, all bytes zero.
+    fn reset(&mut self) -> Result<(), MemoryError> {
+        let runs: Vec<(u32, u32)> = self.runs.iter().collect();
+        for (first, last) in runs {
+            self.access_table_mut()[first as usize..=last as usize].fill(0);
+        }
+        if let Some(window) = &self.parts.window {
+            if !self.runs.is_empty() && !self.window_degraded {
+                window.revoke_all()?;
+            }
+            window.clear_context();
+        }
+        self.parts.backing.discard()?;
+        self.runs = PageRuns::default();
+        self.transitions = 0;
+        self.window_degraded = false;
+        Ok(())
     }
 
     /// Pointers for the interpreter's fast path.
@@ -184,26 +230,94 @@ impl Memory {
     /// `&mut Memory` for as long as the `FastPath` lives).
     pub unsafe fn fast_path(&self) -> FastPath {
         FastPath {
-            base: self.base.as_ptr(),
-            access: self.access.as_ptr(),
+            base: self.base,
+            access: self.access,
         }
+    }
+
+    /// The window generated code runs on, created on first use: `(context page, guest base)`.
+    /// Its page rights follow every later change of rights.
+    pub(crate) fn window(&mut self) -> Result<(*mut u8, *mut u8), MemoryError> {
+        if self.parts.window.is_none() {
+            let window = Window::new(self.parts.backing.fd())?;
+            self.parts.window = Some(window);
+            self.mirror_rights()?;
+        }
+        let window = self.parts.window.as_ref().expect("just created");
+        Ok((window.context(), window.guest_base()))
+    }
+
+    /// Whether the window has stopped mirroring rights (every access through it faults).
+    pub fn window_degraded(&self) -> bool {
+        self.window_degraded
+    }
+
+    /// Gives a fresh window the current rights of every accessible page.
+    fn mirror_rights(&mut self) -> Result<(), MemoryError> {
+        if self.transitions > WINDOW_TRANSITION_BUDGET {
+            return self.degrade_window();
+        }
+        let runs: Vec<(u32, u32)> = self.runs.iter().collect();
+        for (first, last) in runs {
+            let (mut start, end) = (first as usize, last as usize + 1);
+            while start < end {
+                let access = self.access_of(start);
+                let mut stop = start + 1;
+                while stop < end && self.access_of(stop) == access {
+                    stop += 1;
+                }
+                self.protect_window(start, stop, access)?;
+                start = stop;
+            }
+        }
+        Ok(())
+    }
+
+    /// Mirrors new rights of pages `[first, end)` in the window, or degrades it when that
+    /// cannot be done within the mapping budget.
+    fn protect_window(&mut self, first: usize, end: usize, access: u8) -> Result<(), MemoryError> {
+        let Some(window) = &self.parts.window else {
+            return Ok(());
+        };
+        if self.window_degraded {
+            return Ok(());
+        }
+        let access = match access {
+            0 => Access::None,
+            1 => Access::Read,
+            _ => Access::Write,
+        };
+        if self.transitions > WINDOW_TRANSITION_BUDGET
+            || window.protect(first, end, access).is_err()
+        {
+            return self.degrade_window();
+        }
+        Ok(())
+    }
+
+    fn degrade_window(&mut self) -> Result<(), MemoryError> {
+        if let Some(window) = &self.parts.window {
+            window.revoke_all()?;
+        }
+        self.window_degraded = true;
+        Ok(())
     }
 
     fn access_table(&self) -> &[u8] {
         // SAFETY: a live mapping of PAGE_COUNT bytes owned by self.
-        unsafe { std::slice::from_raw_parts(self.access.as_ptr(), PAGE_COUNT) }
+        unsafe { std::slice::from_raw_parts(self.access, PAGE_COUNT) }
     }
 
     fn access_table_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `access_table`, borrowed mutably through &mut self.
-        unsafe { std::slice::from_raw_parts_mut(self.access.as_ptr(), PAGE_COUNT) }
+        unsafe { std::slice::from_raw_parts_mut(self.access, PAGE_COUNT) }
     }
 
     #[inline(always)]
     fn access_of(&self, page: usize) -> u8 {
         debug_assert!(page < PAGE_COUNT);
         // SAFETY: callers pass `addr >> 12` of a u32, always < PAGE_COUNT.
-        unsafe { *self.access.as_ptr().add(page) }
+        unsafe { *self.access.add(page) }
     }
 
     /// The access rights of the page containing `addr`.
@@ -213,47 +327,6 @@ impl Memory {
             1 => Access::Read,
             _ => Access::Write,
         }
-    }
-
-    fn is_host_mapped(&self, page: usize) -> bool {
-        let chunk = page / CHUNK_PAGES;
-        self.host_mapped[chunk / 64] & (1 << (chunk % 64)) != 0
-    }
-
-    /// Makes the chunks holding pages `[first, first + count)` readable and writable for the
-    /// host. A chunk is marked only once `mprotect` has succeeded for it.
-    fn host_map(&mut self, first: usize, count: usize) -> Result<(), MemoryError> {
-        let mut chunk = first / CHUNK_PAGES;
-        let end = (first + count).div_ceil(CHUNK_PAGES).min(CHUNK_COUNT);
-        let is_mapped = |bits: &[u64], c: usize| bits[c / 64] & (1 << (c % 64)) != 0;
-        while chunk < end {
-            if is_mapped(&self.host_mapped, chunk) {
-                chunk += 1;
-                continue;
-            }
-            let run_start = chunk;
-            while chunk < end && !is_mapped(&self.host_mapped, chunk) {
-                chunk += 1;
-            }
-            // SAFETY: the range lies inside our reservation.
-            let rc = unsafe {
-                libc::mprotect(
-                    self.base
-                        .as_ptr()
-                        .add((run_start * CHUNK_PAGES) << 12)
-                        .cast(),
-                    ((chunk - run_start) * CHUNK_PAGES) << 12,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                )
-            };
-            if rc != 0 {
-                return Err(MemoryError(std::io::Error::last_os_error()));
-            }
-            for c in run_start..chunk {
-                self.host_mapped[c / 64] |= 1 << (c % 64);
-            }
-        }
-        Ok(())
     }
 
     /// Sets the access of every page that overlaps `[addr, addr + len)` (wrapping at 2³²).
@@ -282,13 +355,13 @@ impl Memory {
         if first >= end {
             return Ok(());
         }
-        if access != Access::None {
-            self.host_map(first, end - first)?;
-        }
+        let before = transitions_in(self.access_table(), first, end);
         self.access_table_mut()[first..end].fill(access as u8);
+        let after = transitions_in(self.access_table(), first, end);
+        self.transitions = self.transitions + after - before;
         self.runs
             .set(first as u32, (end - 1) as u32, access != Access::None);
-        Ok(())
+        self.protect_window(first, end, access as u8)
     }
 
     /// The GP fault for an access of `len` bytes at `addr` needing `need`, if any byte fails.
@@ -333,14 +406,9 @@ impl Memory {
     pub fn load<const N: usize>(&self, addr: u32) -> Result<[u8; N], MemoryFault> {
         let mut out = [0u8; N];
         if self.check(addr, N as u32, Access::Read as u8)? {
-            // SAFETY: the range is inside the reservation and its pages are host-mapped
-            // (accessible pages always are).
+            // SAFETY: the range is inside the host view.
             unsafe {
-                std::ptr::copy_nonoverlapping(
-                    self.base.as_ptr().add(addr as usize),
-                    out.as_mut_ptr(),
-                    N,
-                );
+                std::ptr::copy_nonoverlapping(self.base.add(addr as usize), out.as_mut_ptr(), N);
             }
         } else {
             for (i, b) in out.iter_mut().enumerate() {
@@ -355,13 +423,9 @@ impl Memory {
     #[inline(never)]
     pub fn store<const N: usize>(&mut self, addr: u32, bytes: [u8; N]) -> Result<(), MemoryFault> {
         if self.check(addr, N as u32, Access::Write as u8)? {
-            // SAFETY: as in `load`; the pages are writable.
+            // SAFETY: as in `load`.
             unsafe {
-                std::ptr::copy_nonoverlapping(
-                    bytes.as_ptr(),
-                    self.base.as_ptr().add(addr as usize),
-                    N,
-                );
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.add(addr as usize), N);
             }
         } else {
             for (i, b) in bytes.iter().enumerate() {
@@ -371,19 +435,15 @@ impl Memory {
         Ok(())
     }
 
-    /// One byte, bypassing guest access rights (zero where the host never mapped the page).
+    /// One byte, bypassing guest access rights (zero where nothing was ever written).
     fn byte(&self, addr: u32) -> u8 {
-        if !self.is_host_mapped(page_of(addr)) {
-            return 0;
-        }
-        // SAFETY: host-mapped page inside the reservation.
-        unsafe { *self.base.as_ptr().add(addr as usize) }
+        // SAFETY: the host view covers all 4 GiB read-write.
+        unsafe { *self.base.add(addr as usize) }
     }
 
     fn set_byte(&mut self, addr: u32, value: u8) {
-        debug_assert!(self.is_host_mapped(page_of(addr)));
-        // SAFETY: only called for pages checked accessible, which are host-mapped.
-        unsafe { *self.base.as_ptr().add(addr as usize) = value }
+        // SAFETY: as in `byte`.
+        unsafe { *self.base.add(addr as usize) = value }
     }
 
     /// Checked guest-semantics read of a byte range (as a host function reading guest memory).
@@ -427,42 +487,42 @@ impl Memory {
 
     /// Reads bytes ignoring access rights (inaccessible, never-mapped pages read as zero).
     pub fn host_read(&self, addr: u32, buf: &mut [u8]) {
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = self.byte(addr.wrapping_add(i as u32));
+        let to_top = (SPACE - addr as usize).min(buf.len());
+        // SAFETY: `[addr, addr + to_top)` lies inside the host view.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.base.add(addr as usize), buf.as_mut_ptr(), to_top);
+        }
+        // The rest wraps around to address 0.
+        for (i, b) in buf[to_top..].iter_mut().enumerate() {
+            *b = self.byte(i as u32);
         }
     }
 
     /// Writes bytes ignoring access rights (initial data, debugger writes).
     pub fn host_write(&mut self, addr: u32, data: &[u8]) -> Result<(), MemoryError> {
-        if data.is_empty() {
-            return Ok(());
+        let to_top = (SPACE - addr as usize).min(data.len());
+        // SAFETY: `[addr, addr + to_top)` lies inside the host view.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.base.add(addr as usize), to_top);
         }
-        let first = page_of(addr);
-        let pages =
-            ((u64::from(addr & (PAGE_SIZE - 1)) + data.len() as u64 - 1) >> 12) as usize + 1;
-        let pages = pages.min(PAGE_COUNT);
-        let to_top = (PAGE_COUNT - first).min(pages);
-        self.host_map(first, to_top)?;
-        self.host_map(0, pages - to_top)?;
-        for (i, b) in data.iter().enumerate() {
-            self.set_byte(addr.wrapping_add(i as u32), *b);
+        // The rest wraps around to address 0.
+        for (i, b) in data[to_top..].iter().enumerate() {
+            self.set_byte(i as u32, *b);
         }
         Ok(())
     }
 
     /// Every page that is not inaccessible, as `(page address, access)`, in address order.
     pub fn accessible_pages(&self) -> impl Iterator<Item = (u32, Access)> + '_ {
-        self.access_table()
-            .iter()
-            .enumerate()
-            .filter_map(|(i, &a)| {
-                let access = match a {
-                    0 => return None,
+        self.runs.iter().flat_map(move |(first, last)| {
+            (first..=last).map(move |page| {
+                let access = match self.access_of(page as usize) {
                     1 => Access::Read,
                     _ => Access::Write,
                 };
-                Some(((i as u32) << 12, access))
+                (page << 12, access)
             })
+        })
     }
 
     /// GP 0.7 `sbrk`: the smallest `x ≥ heap_start` such that `[x, x + size)` is not readable

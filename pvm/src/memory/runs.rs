@@ -10,6 +10,16 @@ pub(super) struct PageRuns {
 }
 
 impl PageRuns {
+    /// Every run as `(first, last)` page, in address order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.runs.iter().map(|(&first, &last)| (first, last))
+    }
+
+    /// Whether no page is accessible.
+    pub(super) fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
     /// Marks pages `first..=last` accessible or not.
     pub(super) fn set(&mut self, first: u32, last: u32, accessible: bool) {
         debug_assert!(first <= last);

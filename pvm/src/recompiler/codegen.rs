@@ -1,7 +1,10 @@
 //! Single-pass x86-64 code generation from a decoded [`Program`].
 //!
 //! Guest registers live in host registers for the whole run ([`HOST_REG`]); `rcx` is scratch
-//! and `r15` points at the [`VmContext`](super::context::VmContext). Every basic block starts with
+//! and `r15` holds guest address 0 of the instance's window, with the
+//! [`VmContext`](super::context::VmContext) just below it. A guest access is one instruction on
+//! `[r15 + rcx]` with the 32-bit address in `ecx` and no software check: the window's page
+//! rights do the checking, and each access is listed in the trap table for the fault handler. Every basic block starts with
 //! `sub [gas], cost` and a branch to a cold out-of-gas stub, so straight-line code carries no gas
 //! bookkeeping. Every instruction has a label the host can enter at (after charging, or without
 //! charging when resuming), which is how host calls and host-resolved jumps resume.
@@ -13,21 +16,25 @@ use dynasmrt::x64::Assembler;
 use dynasmrt::{dynasm, AssemblyOffset, DynamicLabel, DynasmApi, DynasmLabelApi, ExecutableBuffer};
 
 use super::context::{
-    exit, ARG, CODE_BASE, EXIT, EXIT_INDEX, GAS, JUMP_TABLE, JUMP_TABLE_LEN, REGS,
+    exit, Trap, ARG, CODE_BASE, EXIT, EXIT_INDEX, GAS, JUMP_TABLE, JUMP_TABLE_LEN, REGS,
 };
 use super::CompileError;
 use crate::isa::Opcode;
 use crate::program::{Inst, Program, INVALID_TARGET};
 
 /// Host register (x86-64 encoding) holding each guest register. `rcx` (1) is scratch, `rsp` (4)
-/// the native stack and `r15` the context pointer.
+/// the native stack and `r15` the guest base.
 pub(super) const HOST_REG: [u8; 13] = [3, 6, 7, 5, 8, 9, 10, 11, 12, 13, 14, 0, 2];
 
 /// Generated code and where to enter it.
 pub(super) struct Generated {
     pub buffer: ExecutableBuffer,
-    /// `extern "sysv64" fn(ctx: *mut VmContext, target: *const u8)`.
+    /// `extern "sysv64" fn(guest_base: *mut u8, target: *const u8)`.
     pub entry: AssemblyOffset,
+    /// The exit path that stores the registers (where faults resume).
+    pub exit: AssemblyOffset,
+    /// Every guest memory access, in code order.
+    pub traps: Vec<Trap>,
     /// Native offset of every instruction (entered without charging gas).
     pub inst_offsets: Vec<AssemblyOffset>,
     /// For each jump-table entry, the native offset of its block's gas check (0 if invalid).
@@ -42,6 +49,16 @@ struct Codegen<'a> {
     exit_label: DynamicLabel,
     /// Cold stubs emitted after the body: (label, block index, cost).
     oog_stubs: Vec<(DynamicLabel, u32, i32)>,
+    traps: Vec<Trap>,
+}
+
+/// What a store writes.
+#[derive(Clone, Copy)]
+enum Stored {
+    /// A guest register (host encoding).
+    Register(u8),
+    /// A sign-extended 32-bit immediate.
+    Immediate(i32),
 }
 
 #[inline]
@@ -72,6 +89,7 @@ pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
         block_labels,
         exit_label,
         oog_stubs: Vec::new(),
+        traps: Vec::new(),
     };
     let entry = cg.emit_entry_and_exit();
     let mut inst_offsets = Vec::with_capacity(insts.len());
@@ -102,6 +120,9 @@ pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
         cg.exit(exit::OUT_OF_GAS, index);
     }
     let labels = cg.ops.labels();
+    let exit = labels
+        .resolve_dynamic(cg.exit_label)
+        .map_err(|_| CompileError::Host("unresolved exit label".into()))?;
     let jump_table = program
         .jump_targets()
         .iter()
@@ -119,6 +140,8 @@ pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
     Ok(Generated {
         buffer,
         entry,
+        exit,
+        traps: cg.traps,
         inst_offsets,
         jump_table,
     })
@@ -132,15 +155,19 @@ impl Codegen<'_> {
             ; push rbx ; push rbp ; push r12 ; push r13 ; push r14 ; push r15
             ; mov r15, rdi
             ; mov rcx, rsi
+            ; mov rax, QWORD [r15 + REGS]
         );
-        for (g, &h) in HOST_REG.iter().enumerate() {
-            dynasm!(self.ops ; .arch x64 ; mov Rq(h), QWORD [r15 + REGS + 8 * g as i32]);
+        // `rax` holds the register array's address, so it is loaded last.
+        let mut order: Vec<(usize, u8)> = HOST_REG.iter().copied().enumerate().collect();
+        order.sort_by_key(|&(_, h)| h == 0);
+        for (g, h) in order {
+            dynasm!(self.ops ; .arch x64 ; mov Rq(h), QWORD [rax + 8 * g as i32]);
         }
         dynasm!(self.ops ; .arch x64 ; jmp rcx);
         let exit_label = self.exit_label;
-        dynasm!(self.ops ; .arch x64 ; =>exit_label);
+        dynasm!(self.ops ; .arch x64 ; =>exit_label ; mov rcx, QWORD [r15 + REGS]);
         for (g, &h) in HOST_REG.iter().enumerate() {
-            dynasm!(self.ops ; .arch x64 ; mov QWORD [r15 + REGS + 8 * g as i32], Rq(h));
+            dynasm!(self.ops ; .arch x64 ; mov QWORD [rcx + 8 * g as i32], Rq(h));
         }
         dynasm!(self.ops
             ; .arch x64
@@ -223,9 +250,84 @@ impl Codegen<'_> {
                 dynasm!(self.ops ; .arch x64 ; cmp Rq(a), x);
                 self.branch(inst.op, inst.y, index);
             }
+            Sbrk => self.exit(exit::STEP, index),
+            LoadU8 | LoadI8 | LoadU16 | LoadI16 | LoadU32 | LoadI32 | LoadU64 => {
+                dynasm!(self.ops ; .arch x64 ; mov ecx, x);
+                self.load(inst.op, a, index);
+            }
+            LoadIndU8 | LoadIndI8 | LoadIndU16 | LoadIndI16 | LoadIndU32 | LoadIndI32
+            | LoadIndU64 => {
+                dynasm!(self.ops ; .arch x64 ; lea ecx, [Rq(b) + x]);
+                self.load(inst.op, a, index);
+            }
+            StoreU8 | StoreU16 | StoreU32 | StoreU64 => {
+                dynasm!(self.ops ; .arch x64 ; mov ecx, x);
+                self.store(inst.op, Stored::Register(a), index);
+            }
+            StoreIndU8 | StoreIndU16 | StoreIndU32 | StoreIndU64 => {
+                dynasm!(self.ops ; .arch x64 ; lea ecx, [Rq(b) + x]);
+                self.store(inst.op, Stored::Register(a), index);
+            }
+            StoreImmU8 | StoreImmU16 | StoreImmU32 | StoreImmU64 => {
+                dynasm!(self.ops ; .arch x64 ; mov ecx, x);
+                self.store(inst.op, Stored::Immediate(inst.y as i32), index);
+            }
+            StoreImmIndU8 | StoreImmIndU16 | StoreImmIndU32 | StoreImmIndU64 => {
+                dynasm!(self.ops ; .arch x64 ; lea ecx, [Rq(a) + x]);
+                self.store(inst.op, Stored::Immediate(inst.y as i32), index);
+            }
             _ => return self.emit_alu(inst),
         }
         Ok(())
+    }
+
+    /// Records that the next instruction is the guest access of instruction `index`.
+    fn trap_here(&mut self, index: u32) {
+        let native = self.ops.offset().0 as u32;
+        self.traps.push(Trap { native, index });
+    }
+
+    /// Loads from guest address `ecx` into `dest`, extended as `op` says.
+    fn load(&mut self, op: Opcode, dest: u8, index: u32) {
+        use Opcode::*;
+        self.trap_here(index);
+        let ops = &mut self.ops;
+        match op {
+            LoadU8 | LoadIndU8 => dynasm!(ops ; .arch x64 ; movzx Rd(dest), BYTE [r15 + rcx]),
+            LoadI8 | LoadIndI8 => dynasm!(ops ; .arch x64 ; movsx Rq(dest), BYTE [r15 + rcx]),
+            LoadU16 | LoadIndU16 => dynasm!(ops ; .arch x64 ; movzx Rd(dest), WORD [r15 + rcx]),
+            LoadI16 | LoadIndI16 => dynasm!(ops ; .arch x64 ; movsx Rq(dest), WORD [r15 + rcx]),
+            LoadU32 | LoadIndU32 => dynasm!(ops ; .arch x64 ; mov Rd(dest), DWORD [r15 + rcx]),
+            LoadI32 | LoadIndI32 => dynasm!(ops ; .arch x64 ; movsxd Rq(dest), DWORD [r15 + rcx]),
+            _ => dynasm!(ops ; .arch x64 ; mov Rq(dest), QWORD [r15 + rcx]),
+        }
+    }
+
+    /// Stores the low bytes of `value` at guest address `ecx`, as wide as `op` says.
+    fn store(&mut self, op: Opcode, value: Stored, index: u32) {
+        use Opcode::*;
+        let width = match op {
+            StoreU8 | StoreIndU8 | StoreImmU8 | StoreImmIndU8 => 1,
+            StoreU16 | StoreIndU16 | StoreImmU16 | StoreImmIndU16 => 2,
+            StoreU32 | StoreIndU32 | StoreImmU32 | StoreImmIndU32 => 4,
+            _ => 8,
+        };
+        self.trap_here(index);
+        let ops = &mut self.ops;
+        match (value, width) {
+            (Stored::Register(v), 1) => dynasm!(ops ; .arch x64 ; mov BYTE [r15 + rcx], Rb(v)),
+            (Stored::Register(v), 2) => dynasm!(ops ; .arch x64 ; mov WORD [r15 + rcx], Rw(v)),
+            (Stored::Register(v), 4) => dynasm!(ops ; .arch x64 ; mov DWORD [r15 + rcx], Rd(v)),
+            (Stored::Register(v), _) => dynasm!(ops ; .arch x64 ; mov QWORD [r15 + rcx], Rq(v)),
+            (Stored::Immediate(v), 1) => {
+                dynasm!(ops ; .arch x64 ; mov BYTE [r15 + rcx], v as i8)
+            }
+            (Stored::Immediate(v), 2) => {
+                dynasm!(ops ; .arch x64 ; mov WORD [r15 + rcx], v as i16)
+            }
+            (Stored::Immediate(v), 4) => dynasm!(ops ; .arch x64 ; mov DWORD [r15 + rcx], v),
+            (Stored::Immediate(v), _) => dynasm!(ops ; .arch x64 ; mov QWORD [r15 + rcx], v),
+        }
     }
 
     /// Jumps to the 32-bit address in `ecx`: the halt address halts; zero, odd, out-of-range

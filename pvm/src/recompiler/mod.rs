@@ -1,30 +1,32 @@
 //! The x86-64 recompiler (issue 3, in progress).
 //!
-//! What exists: single-pass code generation for control flow, gas, host calls and the ALU
-//! instructions listed in `codegen.rs`, with results and gas identical to the interpreter (tested
-//! differentially). Programs using anything else (memory access, division, shifts by register,
-//! bit counting, `sbrk`) are rejected at compile time with [`CompileError::Unsupported`].
-//! See `docs/recompiler.md` for the design and what remains.
+//! Single-pass code generation (`codegen.rs`) from a decoded [`Program`], with results and gas
+//! identical to the interpreter (tested differentially). Each instance runs on a window of its
+//! [`Memory`](crate::Memory) whose page rights do the bounds checks; faulting accesses and `sbrk`
+//! are handed back to the interpreter's definition of that one instruction (`signals.rs`,
+//! [`RecompiledInstance::run`]). See `docs/recompiler.md` for the design.
 
 mod codegen;
 mod context;
+mod signals;
 
 use std::sync::Arc;
 
-use context::{exit, VmContext};
+use context::{exit, Trap, VmContext, CONTEXT_BELOW_GUEST};
 use dynasmrt::{AssemblyOffset, ExecutableBuffer};
 
-use crate::interpreter::{ExitReason, Resume};
+use crate::interpreter::{ExitReason, Instance, Resume};
+use crate::memory::{Memory, MemoryError};
 use crate::program::Program;
 
 /// Why a program could not be compiled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CompileError {
-    /// The program uses something this build's recompiler does not handle yet.
-    #[error("the recompiler does not support {0} yet")]
+    /// The program uses something this build's recompiler does not handle.
+    #[error("the recompiler does not support {0}")]
     Unsupported(String),
-    /// The host could not provide executable memory.
-    #[error("cannot allocate executable memory: {0}")]
+    /// The host could not provide executable memory or install the fault handler.
+    #[error("cannot set up generated code: {0}")]
     Host(String),
 }
 
@@ -33,6 +35,8 @@ pub struct CompiledProgram {
     program: Arc<Program>,
     buffer: ExecutableBuffer,
     entry: AssemblyOffset,
+    exit: AssemblyOffset,
+    traps: Vec<Trap>,
     inst_offsets: Vec<AssemblyOffset>,
     jump_table: Vec<u32>,
 }
@@ -48,11 +52,14 @@ impl std::fmt::Debug for CompiledProgram {
 impl CompiledProgram {
     /// Compiles `program`.
     pub fn compile(program: Arc<Program>) -> Result<Arc<Self>, CompileError> {
+        signals::install().map_err(|e| CompileError::Host(format!("fault handler: {e}")))?;
         let generated = codegen::generate(&program)?;
         Ok(Arc::new(Self {
             program,
             buffer: generated.buffer,
             entry: generated.entry,
+            exit: generated.exit,
+            traps: generated.traps,
             inst_offsets: generated.inst_offsets,
             jump_table: generated.jump_table,
         }))
@@ -69,26 +76,41 @@ impl CompiledProgram {
     }
 }
 
-/// A running instance of compiled code: registers and gas in a context block.
+/// A running instance of compiled code.
+///
+/// Registers live here and are read and written in place by generated code (through the
+/// context's `regs` pointer) and by the host between runs.
 #[derive(Debug)]
 pub struct RecompiledInstance {
     compiled: Arc<CompiledProgram>,
-    ctx: Box<VmContext>,
+    regs: [u64; 13],
+    gas: i64,
+    /// Memory, heap start, and the interpreter that executes handed-back instructions.
+    core: Instance,
     pc: u32,
     resume: Resume,
 }
 
 impl RecompiledInstance {
-    /// A new instance at pc 0 with zero registers and gas.
-    pub fn new(compiled: Arc<CompiledProgram>) -> Self {
+    /// A new instance at pc 0 with zero registers and gas and no accessible memory.
+    pub fn new(compiled: Arc<CompiledProgram>) -> Result<Self, MemoryError> {
+        let mut core = Instance::new(compiled.program.clone())?;
+        core.memory_mut().window()?;
         let mut instance = Self {
             compiled,
-            ctx: Box::default(),
+            regs: [0; 13],
+            gas: 0,
+            core,
             pc: 0,
             resume: Resume::Finished(ExitReason::Panic),
         };
         instance.set_pc(0);
-        instance
+        Ok(instance)
+    }
+
+    /// The compiled program.
+    pub fn compiled(&self) -> &Arc<CompiledProgram> {
+        &self.compiled
     }
 
     /// Enters at `pc`; the next `run` charges the whole block containing it.
@@ -113,27 +135,47 @@ impl RecompiledInstance {
 
     /// The 13 registers.
     pub fn regs(&self) -> [u64; 13] {
-        self.ctx.regs
+        self.regs
+    }
+
+    /// One register. Panics if `index` ≥ 13.
+    pub fn reg(&self, index: usize) -> u64 {
+        self.regs[index]
     }
 
     /// Sets the 13 registers.
     pub fn set_regs(&mut self, regs: [u64; 13]) {
-        self.ctx.regs = regs;
+        self.regs = regs;
     }
 
     /// Sets one register. Panics if `index` ≥ 13.
     pub fn set_reg(&mut self, index: usize, value: u64) {
-        self.ctx.regs[index] = value;
+        self.regs[index] = value;
     }
 
     /// Remaining gas.
     pub fn gas(&self) -> i64 {
-        self.ctx.gas
+        self.gas
     }
 
     /// Sets the remaining gas.
     pub fn set_gas(&mut self, gas: i64) {
-        self.ctx.gas = gas;
+        self.gas = gas;
+    }
+
+    /// Guest memory.
+    pub fn memory(&self) -> &Memory {
+        self.core.memory()
+    }
+
+    /// Guest memory, for host functions and setup.
+    pub fn memory_mut(&mut self) -> &mut Memory {
+        self.core.memory_mut()
+    }
+
+    /// The heap start used by `sbrk`.
+    pub fn set_heap_start(&mut self, addr: u32) {
+        self.core.set_heap_start(addr);
     }
 
     fn pc_of(&self, index: u32) -> u32 {
@@ -148,16 +190,16 @@ impl RecompiledInstance {
 
     /// Charges the block at `index` and continues there, or stops out of gas.
     fn charge(&mut self, index: u32, cost: u64) -> Option<ExitReason> {
-        if self.ctx.gas < cost as i64 {
+        if self.gas < cost as i64 {
             return Some(self.stop(ExitReason::OutOfGas, index, Resume::Charge { index, cost }));
         }
-        self.ctx.gas -= cost as i64;
+        self.gas -= cost as i64;
         None
     }
 
     /// Runs until an exit, with the same results and gas as the interpreter.
     pub fn run(&mut self) -> ExitReason {
-        let index = match self.resume {
+        let mut index = match self.resume {
             Resume::Finished(exit) => return exit,
             Resume::Continue { index } => index,
             Resume::Charge { index, cost } => {
@@ -167,46 +209,109 @@ impl RecompiledInstance {
                 index
             }
             Resume::Invalid { cost } => {
-                if cost > 0 && self.ctx.gas < cost as i64 {
+                if cost > 0 && self.gas < cost as i64 {
                     return ExitReason::OutOfGas;
                 }
-                self.ctx.gas -= cost as i64;
+                self.gas -= cost as i64;
                 self.resume = Resume::Finished(ExitReason::Panic);
                 return ExitReason::Panic;
             }
         };
-        self.enter(index);
-        let at = self.ctx.exit_index;
-        let (exit, resume) = match self.ctx.exit {
-            exit::PANIC => (ExitReason::Panic, Resume::Finished(ExitReason::Panic)),
-            exit::OUT_OF_GAS => {
-                let cost = self.compiled.program.block_cost_at(at);
-                (ExitReason::OutOfGas, Resume::Charge { index: at, cost })
-            }
-            exit::HOST_CALL => (
-                ExitReason::HostCall(self.ctx.arg as u32),
-                Resume::Continue { index: at + 1 },
-            ),
-            exit::HALT => (ExitReason::Halt, Resume::Finished(ExitReason::Halt)),
-            other => unreachable!("generated code wrote exit code {other}"),
-        };
-        self.stop(exit, at, resume)
+        loop {
+            let (code, at, arg) = match self.enter(index) {
+                Ok(exit) => exit,
+                Err(_) => {
+                    // The window could not be set up: nothing ran; report a panic at the
+                    // entry rather than running without bounds checks.
+                    return self.stop(
+                        ExitReason::Panic,
+                        index,
+                        Resume::Finished(ExitReason::Panic),
+                    );
+                }
+            };
+            let (exit, resume) = match code {
+                exit::PANIC => (ExitReason::Panic, Resume::Finished(ExitReason::Panic)),
+                exit::OUT_OF_GAS => {
+                    let cost = self.compiled.program.block_cost_at(at);
+                    (ExitReason::OutOfGas, Resume::Charge { index: at, cost })
+                }
+                exit::HOST_CALL => (
+                    ExitReason::HostCall(arg as u32),
+                    Resume::Continue { index: at + 1 },
+                ),
+                exit::HALT => (ExitReason::Halt, Resume::Finished(ExitReason::Halt)),
+                exit::STEP => match self.step(at) {
+                    None => {
+                        index = at + 1;
+                        continue;
+                    }
+                    Some(exit) => return exit,
+                },
+                other => unreachable!("generated code wrote exit code {other}"),
+            };
+            return self.stop(exit, at, resume);
+        }
     }
 
-    /// Runs generated code from instruction `index` (its gas already paid) until it exits.
-    fn enter(&mut self, index: u32) {
-        let compiled = &self.compiled;
-        self.ctx.jump_table = compiled.jump_table.as_ptr();
-        self.ctx.jump_table_len = compiled.jump_table.len() as u64;
-        self.ctx.code_base = compiled.buffer.ptr(AssemblyOffset(0)) as u64;
+    /// Executes instruction `index` on the interpreter: `None` when it completed, else the exit
+    /// (a page fault resumes at the same instruction; a panic is final).
+    fn step(&mut self, index: u32) -> Option<ExitReason> {
+        self.core.set_regs(self.regs);
+        self.core.set_gas(self.gas);
+        let result = self.core.step_at(index);
+        self.regs = self.core.regs();
+        self.gas = self.core.gas();
+        let exit = result?;
+        let resume = match exit {
+            ExitReason::PageFault(_) => Resume::Continue { index },
+            other => Resume::Finished(other),
+        };
+        Some(self.stop(exit, index, resume))
+    }
+
+    /// Runs generated code from instruction `index` (its gas already paid) until it exits:
+    /// `(exit code, instruction index, argument)`.
+    fn enter(&mut self, index: u32) -> Result<(u32, u32, u64), MemoryError> {
+        let (_, guest) = self.core.memory_mut().window()?;
+        let compiled = &*self.compiled;
+        let code_base = compiled.buffer.ptr(AssemblyOffset(0));
+        // SAFETY: the context area lies just below guest address 0, inside the window's
+        // read-write context page, and is only used by this instance while it runs.
+        let ctx = unsafe { guest.sub(CONTEXT_BELOW_GUEST) }.cast::<VmContext>();
+        // SAFETY: as above; the context page is suitably aligned (page start + 3968).
+        unsafe {
+            ctx.write(VmContext {
+                gas: self.gas,
+                exit: 0,
+                exit_index: 0,
+                arg: 0,
+                regs: self.regs.as_mut_ptr(),
+                jump_table: compiled.jump_table.as_ptr(),
+                jump_table_len: compiled.jump_table.len() as u64,
+                code_base: code_base as u64,
+                code_len: compiled.buffer.len() as u64,
+                trap_table: compiled.traps.as_ptr(),
+                trap_table_len: compiled.traps.len() as u64,
+                fault_exit: compiled.buffer.ptr(compiled.exit) as u64,
+            });
+        }
         let entry = compiled.buffer.ptr(compiled.entry);
         let target = compiled.buffer.ptr(compiled.inst_offsets[index as usize]);
-        // SAFETY: `entry` is the trampoline generated by `codegen::generate` with this exact
-        // signature; `target` is an instruction label of the same buffer; the context outlives
-        // the call and is only accessed by the generated code during it.
-        unsafe {
-            let entry: extern "sysv64" fn(*mut VmContext, *const u8) = std::mem::transmute(entry);
-            entry(&mut *self.ctx, target);
+        {
+            let _run = signals::enter_run(ctx);
+            // SAFETY: `entry` is the trampoline generated by `codegen::generate` with this exact
+            // signature; `target` is an instruction label of the same buffer; the window, the
+            // context, the registers and the tables outlive the call; the fault handler is
+            // installed (`compile`) and knows this run through `enter_run`.
+            unsafe {
+                let entry: extern "sysv64" fn(*mut u8, *const u8) = std::mem::transmute(entry);
+                entry(guest, target);
+            }
         }
+        // SAFETY: the generated code has returned; the context is ours again.
+        let out = unsafe { &*ctx };
+        self.gas = out.gas;
+        Ok((out.exit, out.exit_index, out.arg))
     }
 }

@@ -1,11 +1,13 @@
-//! Helpers shared by the interpreter integration tests.
+//! Helpers shared by the semantics integration tests, which run on every backend: wrap a test
+//! file's tests in `on_every_backend! { ... }` and they are compiled once per backend, each copy
+//! with its own `BACKEND` and the `start` / `start_with` / `prepare` helpers bound to it.
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::sync::Arc;
 
 use kiln_pvm::asm::assemble;
 use kiln_pvm::program::Origin;
-use kiln_pvm::{ExitReason, Instance, Profile, Program, HALT_ADDRESS};
+use kiln_pvm::{Backend, Code, ExitReason, Profile, Program, Vm, HALT_ADDRESS};
 
 pub const GAS: i64 = 10_000;
 pub const HALT: u64 = HALT_ADDRESS as u64;
@@ -31,15 +33,64 @@ pub fn pcs(program: &Program) -> Vec<u32> {
         .collect()
 }
 
-/// A JAM_07 instance of `src` with `GAS` gas, r0 = the halt address and `regs` set.
-pub fn start(src: &str, regs: &[(usize, u64)]) -> (Instance, Vec<u32>) {
-    start_with(src, Profile::JAM_07, regs)
+/// Runs the enclosed tests on every backend this build has, in modules `interpreter` and
+/// `recompiler`.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($body:tt)*) => {
+        mod interpreter {
+            #[allow(unused_imports)]
+            use super::*;
+            const BACKEND: kiln_pvm::Backend = kiln_pvm::Backend::Interpreter;
+            $crate::backend_helpers!();
+            $($body)*
+        }
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        mod recompiler {
+            #[allow(unused_imports)]
+            use super::*;
+            const BACKEND: kiln_pvm::Backend = kiln_pvm::Backend::Recompiler;
+            $crate::backend_helpers!();
+            $($body)*
+        }
+    };
 }
 
-pub fn start_with(src: &str, profile: Profile, regs: &[(usize, u64)]) -> (Instance, Vec<u32>) {
+/// `start`, `start_with` and `prepare` on the enclosing module's `BACKEND`.
+#[macro_export]
+macro_rules! backend_helpers {
+    () => {
+        #[allow(dead_code)]
+        fn start(src: &str, regs: &[(usize, u64)]) -> (kiln_pvm::Vm, Vec<u32>) {
+            $crate::common::start_on(BACKEND, src, kiln_pvm::Profile::JAM_07, regs)
+        }
+        #[allow(dead_code)]
+        fn start_with(
+            src: &str,
+            profile: kiln_pvm::Profile,
+            regs: &[(usize, u64)],
+        ) -> (kiln_pvm::Vm, Vec<u32>) {
+            $crate::common::start_on(BACKEND, src, profile, regs)
+        }
+        #[allow(dead_code)]
+        fn prepare(program: std::sync::Arc<kiln_pvm::Program>) -> kiln_pvm::Code {
+            kiln_pvm::Code::prepare(program, BACKEND).unwrap()
+        }
+    };
+}
+
+/// An instance of `src` on `backend` with `GAS` gas, r0 = the halt address and `regs` set.
+pub fn start_on(
+    backend: Backend,
+    src: &str,
+    profile: Profile,
+    regs: &[(usize, u64)],
+) -> (Vm, Vec<u32>) {
     let program = load(src, profile);
     let pcs = pcs(&program);
-    let mut vm = Instance::new(program).unwrap();
+    let code = Code::prepare(program, backend).unwrap();
+    assert_eq!(code.backend(), backend);
+    let mut vm = code.instantiate().unwrap();
     vm.set_gas(GAS);
     vm.set_reg(0, HALT);
     for &(r, v) in regs {
@@ -59,14 +110,14 @@ pub fn regs(set: &[(usize, u64)]) -> [u64; 13] {
 }
 
 #[track_caller]
-pub fn check(vm: &Instance, exit: ExitReason, want: (ExitReason, u32, i64, [u64; 13]), what: &str) {
+pub fn check(vm: &Vm, exit: ExitReason, want: (ExitReason, u32, i64, [u64; 13]), what: &str) {
     assert_eq!(exit, want.0, "exit of {what}");
     assert_eq!(vm.pc(), want.1, "pc of {what}");
     assert_eq!(vm.gas(), want.2, "gas of {what}");
     assert_eq!(vm.regs(), want.3, "registers of {what}");
 }
 
-pub fn read(vm: &Instance, addr: u32, len: usize) -> Vec<u8> {
+pub fn read(vm: &Vm, addr: u32, len: usize) -> Vec<u8> {
     let mut buf = vec![0; len];
     vm.memory().host_read(addr, &mut buf);
     buf

@@ -1,0 +1,56 @@
+//! The bytes of one guest address space: a memfd, and the host's read-write view of all of it.
+//!
+//! The same file is mapped a second time, with the guest's page rights, by a [`Window`]
+//! (`super::window`) when generated code runs on it; both views see the same pages.
+
+use std::os::fd::{AsRawFd, RawFd};
+
+use super::mapping::Mapping;
+use super::{MemoryError, SPACE};
+
+/// A 4 GiB sparse memfd and a `MAP_SHARED` read-write view of it for the host.
+pub(super) struct Backing {
+    file: memfd::Memfd,
+    view: Mapping,
+}
+
+impl Backing {
+    /// A fresh, all-zero backing store (no memory is committed until pages are touched).
+    pub(super) fn new() -> Result<Self, MemoryError> {
+        let file = memfd::MemfdOptions::default()
+            .close_on_exec(true)
+            .create("kiln-guest-memory")
+            .map_err(|e| MemoryError(std::io::Error::other(e.to_string())))?;
+        file.as_file().set_len(SPACE as u64)?;
+        let view =
+            Mapping::shared_file(file.as_raw_fd(), SPACE, libc::PROT_READ | libc::PROT_WRITE)?;
+        Ok(Self { file, view })
+    }
+
+    /// The host view's base: guest address `a` is at `base + a`.
+    pub(super) fn base(&self) -> *mut u8 {
+        self.view.ptr()
+    }
+
+    /// The file, for further mappings of it.
+    pub(super) fn fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+
+    /// Releases every page (they read as zero again), in every mapping of the file.
+    pub(super) fn discard(&self) -> Result<(), MemoryError> {
+        // SAFETY: a plain syscall on a file this value owns.
+        let rc = unsafe {
+            libc::fallocate(
+                self.fd(),
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                0,
+                SPACE as libc::off_t,
+            )
+        };
+        if rc != 0 {
+            return Err(MemoryError(std::io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+}
