@@ -269,3 +269,38 @@ fn faults_are_handled_on_many_threads() {
         t.join().unwrap();
     }
 }
+
+/// Address spaces are pooled: a new instance never sees the rights, bytes or registers of an
+/// earlier one, whichever pooled space it gets.
+#[test]
+fn a_reused_address_space_keeps_nothing_of_its_previous_user() {
+    let text = "load_ind_u64 r3, r1, 0\njump_ind r0, 0\n";
+    let blob = kiln_pvm::asm::assemble(text, IsaVariant::Jam07)
+        .unwrap()
+        .to_bytes();
+    let program = Arc::new(Program::from_blob_bytes(&blob, Profile::JAM_07).unwrap());
+    let compiled = CompiledProgram::compile(program).unwrap();
+    for round in 0..50u64 {
+        let mut jit = RecompiledInstance::new(compiled.clone()).unwrap();
+        assert_eq!(jit.memory().accessible_pages().count(), 0, "round {round}");
+        let mut old = [0u8; 8];
+        jit.memory().host_read(RW_BASE, &mut old);
+        assert_eq!(old, [0; 8], "round {round}: bytes of an earlier user");
+        jit.set_regs(random_regs(&mut Rng::new(round), u64::from(RW_BASE)));
+        jit.set_gas(100);
+        // Unmapped: whatever an earlier user mapped, this one faults.
+        assert_eq!(jit.run(), ExitReason::PageFault(RW_BASE), "round {round}");
+        jit.memory_mut()
+            .set_access(RW_BASE, 4096, Access::Write)
+            .unwrap();
+        assert_eq!(jit.run(), ExitReason::Halt);
+        assert_eq!(jit.reg(3), 0, "round {round}");
+        // Leave bytes and rights behind for the next user.
+        jit.memory_mut()
+            .write(RW_BASE, &round.wrapping_add(1).to_le_bytes())
+            .unwrap();
+        jit.memory_mut()
+            .host_write(0x7000_0000, &[0xAA; 100])
+            .unwrap();
+    }
+}

@@ -37,15 +37,19 @@ impl Backing {
         self.file.as_raw_fd()
     }
 
-    /// Releases every page (they read as zero again), in every mapping of the file.
-    pub(super) fn discard(&self) -> Result<(), MemoryError> {
+    /// Releases the pages `[first, last]` (they read as zero again), in every mapping of the
+    /// file.
+    pub(super) fn discard(&self, first: u32, last: u32) -> Result<(), MemoryError> {
+        let page = u64::from(super::PAGE_SIZE);
+        let (start, len) = (u64::from(first) * page, u64::from(last - first + 1) * page);
+        debug_assert!(start + len <= SPACE as u64);
         // SAFETY: a plain syscall on a file this value owns.
         let rc = unsafe {
             libc::fallocate(
                 self.fd(),
                 libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
-                0,
-                SPACE as libc::off_t,
+                start as libc::off_t,
+                len as libc::off_t,
             )
         };
         if rc != 0 {

@@ -25,6 +25,8 @@ pub const PAGE_SIZE: u32 = 1 << 12;
 pub const LOW_GUARD: u32 = 1 << 16;
 const PAGE_COUNT: usize = 1 << 20;
 const SPACE: usize = 1 << 32;
+/// Bytes just below guest address 0 that a run's context uses (cleared on reset).
+pub(crate) const CONTEXT_USED: usize = 256;
 /// Most changes of rights between neighbouring pages a window mirrors exactly. Each change can
 /// cost a host mapping (`vm.max_map_count`, 65,530 per process); beyond this the window makes
 /// every page inaccessible and each access faults into the checked slow path instead.
@@ -84,6 +86,9 @@ pub struct Memory {
     parts: ManuallyDrop<Parts>,
     /// The accessible pages as runs (for `sbrk` and for resetting).
     runs: PageRuns,
+    /// Every page that was ever accessible or written by the host: the only pages that can hold
+    /// data, released on reset.
+    touched: PageRuns,
     /// Pairs of neighbouring pages with different rights.
     transitions: u32,
     /// The window no longer mirrors the rights: every page is inaccessible through it.
@@ -198,6 +203,7 @@ impl Memory {
             access: parts.access.ptr(),
             parts: ManuallyDrop::new(parts),
             runs: PageRuns::default(),
+            touched: PageRuns::default(),
             transitions: 0,
             window_degraded: false,
         })
@@ -213,10 +219,13 @@ impl Memory {
             if !self.runs.is_empty() && !self.window_degraded {
                 window.revoke_all()?;
             }
-            window.clear_context();
+            window.clear_context(CONTEXT_USED);
         }
-        self.parts.backing.discard()?;
+        for (first, last) in self.touched.iter() {
+            self.parts.backing.discard(first, last)?;
+        }
         self.runs = PageRuns::default();
+        self.touched = PageRuns::default();
         self.transitions = 0;
         self.window_degraded = false;
         Ok(())
@@ -361,6 +370,9 @@ impl Memory {
         self.transitions = self.transitions + after - before;
         self.runs
             .set(first as u32, (end - 1) as u32, access != Access::None);
+        if access != Access::None {
+            self.touched.set(first as u32, (end - 1) as u32, true);
+        }
         self.protect_window(first, end, access as u8)
     }
 
@@ -437,6 +449,11 @@ impl Memory {
 
     /// One byte, bypassing guest access rights (zero where nothing was ever written).
     fn byte(&self, addr: u32) -> u8 {
+        let page = addr >> 12;
+        if !self.touched.contains(page) {
+            // Never accessible and never written: zero, without allocating a page for it.
+            return 0;
+        }
         // SAFETY: the host view covers all 4 GiB read-write.
         unsafe { *self.base.add(addr as usize) }
     }
@@ -487,19 +504,42 @@ impl Memory {
 
     /// Reads bytes ignoring access rights (inaccessible, never-mapped pages read as zero).
     pub fn host_read(&self, addr: u32, buf: &mut [u8]) {
-        let to_top = (SPACE - addr as usize).min(buf.len());
-        // SAFETY: `[addr, addr + to_top)` lies inside the host view.
-        unsafe {
-            std::ptr::copy_nonoverlapping(self.base.add(addr as usize), buf.as_mut_ptr(), to_top);
-        }
-        // The rest wraps around to address 0.
-        for (i, b) in buf[to_top..].iter_mut().enumerate() {
-            *b = self.byte(i as u32);
+        // Page by page: pages that never held data read as zero without being touched.
+        let mut at = addr;
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let in_page = (PAGE_SIZE - (at & (PAGE_SIZE - 1))) as usize;
+            let (chunk, tail) = rest.split_at_mut(in_page.min(rest.len()));
+            if self.touched.contains(at >> 12) {
+                // SAFETY: the chunk lies in one page of the host view.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        self.base.add(at as usize),
+                        chunk.as_mut_ptr(),
+                        chunk.len(),
+                    );
+                }
+            } else {
+                chunk.fill(0);
+            }
+            at = at.wrapping_add(chunk.len() as u32);
+            rest = tail;
         }
     }
 
     /// Writes bytes ignoring access rights (initial data, debugger writes).
     pub fn host_write(&mut self, addr: u32, data: &[u8]) -> Result<(), MemoryError> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let first = addr >> 12;
+        let pages = ((u64::from(addr & (PAGE_SIZE - 1)) + data.len() as u64 - 1) >> 12) + 1;
+        let pages = pages.min(PAGE_COUNT as u64) as u32;
+        let to_top_pages = (PAGE_COUNT as u32 - first).min(pages);
+        self.touched.set(first, first + to_top_pages - 1, true);
+        if pages > to_top_pages {
+            self.touched.set(0, pages - to_top_pages - 1, true);
+        }
         let to_top = (SPACE - addr as usize).min(data.len());
         // SAFETY: `[addr, addr + to_top)` lies inside the host view.
         unsafe {

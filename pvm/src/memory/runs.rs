@@ -15,6 +15,14 @@ impl PageRuns {
         self.runs.iter().map(|(&first, &last)| (first, last))
     }
 
+    /// Whether `page` is in a run.
+    pub(super) fn contains(&self, page: u32) -> bool {
+        self.runs
+            .range(..=page)
+            .next_back()
+            .is_some_and(|(_, &last)| last >= page)
+    }
+
     /// Whether no page is accessible.
     pub(super) fn is_empty(&self) -> bool {
         self.runs.is_empty()

@@ -89,9 +89,10 @@ impl Window {
             .protect(CONTEXT_SPAN, SPACE, libc::PROT_NONE)
     }
 
-    /// Clears the context page.
-    pub(super) fn clear_context(&self) {
-        // SAFETY: the context page is a private read-write mapping of CONTEXT_SPAN bytes.
-        unsafe { std::ptr::write_bytes(self.context(), 0, CONTEXT_SPAN) };
+    /// Clears the last `len` bytes of the context page (the part a run uses).
+    pub(super) fn clear_context(&self, len: usize) {
+        let len = len.min(CONTEXT_SPAN);
+        // SAFETY: the range lies in the context page, a private read-write mapping.
+        unsafe { std::ptr::write_bytes(self.guest_base().sub(len), 0, len) };
     }
 }

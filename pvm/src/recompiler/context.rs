@@ -56,6 +56,7 @@ pub(super) struct VmContext {
 /// Bytes from the context's start to guest address 0.
 pub(super) const CONTEXT_BELOW_GUEST: usize = 128;
 const _: () = assert!(std::mem::size_of::<VmContext>() <= CONTEXT_BELOW_GUEST);
+const _: () = assert!(CONTEXT_BELOW_GUEST <= crate::memory::CONTEXT_USED);
 const _: () = assert!(CONTEXT_BELOW_GUEST <= CONTEXT_SPAN);
 
 const BASE: i32 = -(CONTEXT_BELOW_GUEST as i32);
