@@ -1,30 +1,18 @@
-//! The recompiler against the interpreter on random programs: exit, pc, registers, gas and
-//! memory must agree at every exit, across host-call resumes, out-of-gas resumes (with more gas
-//! given), page-fault resumes (after mapping the page), loops, dynamic jumps, `sbrk`, accesses
-//! that straddle pages or wrap around the address space, and writes to read-only pages.
+//! The recompiler against the interpreter: a differential proptest on random programs (exit, pc,
+//! registers, gas and memory at every exit, across host-call, out-of-gas and page-fault resumes,
+//! loops, dynamic jumps, `sbrk`, accesses that straddle pages or wrap around the address space,
+//! writes to read-only pages, and invalid programs), then the peer's bug classes and the fault
+//! handler's properties one by one. Longer runs: `KILN_JIT_CASES=1000000 cargo test -p kiln-pvm
+//! --release --test recompiler`.
 #![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
 use std::sync::Arc;
 
 use kiln_pvm::recompiler::{CompiledProgram, RecompiledInstance};
-use kiln_pvm::testing::{random_program, random_regs, ProgramOptions, Rng};
+use kiln_pvm::testing::differential::{run_on_both, Case, RW_BASE};
+use kiln_pvm::testing::{random_regs, Rng};
 use kiln_pvm::{Access, ExitReason, Instance, IsaVariant, Memory, Profile, Program};
-
-const RW_BASE: u32 = 0x20000;
-
-/// Random page rights around the read-write page `r1` points at: the page after it read-only
-/// or writable or absent, the page before it read-only or absent, sometimes the top page and
-/// page 0 (for wrapping accesses).
-fn random_pages(rng: &mut Rng) -> Vec<(u32, Access)> {
-    let mut pages = vec![(RW_BASE, Access::Write)];
-    let rights = [Access::None, Access::Read, Access::Write];
-    pages.push((RW_BASE + 4096, rights[rng.below(3) as usize]));
-    pages.push((RW_BASE - 4096, rights[rng.below(2) as usize]));
-    if rng.below(4) == 0 {
-        pages.push((0xFFFF_F000, rights[rng.below(3) as usize]));
-    }
-    pages
-}
+use proptest::prelude::*;
 
 fn apply(memory: &mut Memory, pages: &[(u32, Access)]) {
     for &(page, access) in pages {
@@ -44,99 +32,70 @@ fn assert_same_memory(a: &Memory, b: &Memory, context: &dyn Fn() -> String) {
     }
 }
 
-fn differential(profile: Profile, seed: u64, default_cases: u64) {
-    // Longer runs: KILN_JIT_CASES=100000 KILN_JIT_SEED=5 cargo test -p kiln-pvm --release --test recompiler
-    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-    let cases = env("KILN_JIT_CASES").unwrap_or(default_cases);
-    let mut rng = Rng::new(env("KILN_JIT_SEED").map_or(seed, |s| s ^ seed));
-    let options = ProgramOptions {
-        memory: true,
-        unlikely: profile.isa != IsaVariant::Jam07,
-        host_calls: true,
-        sbrk: profile.isa == IsaVariant::Jam07,
-        rw_base: u64::from(RW_BASE),
-    };
-    let (mut host_calls, mut out_of_gas, mut halts, mut faults) = (0, 0, 0, 0);
-    for case in 0..cases {
-        let text = random_program(&mut rng, &options);
-        let isa = profile.isa;
-        let blob = kiln_pvm::asm::assemble(&text, isa)
-            .unwrap_or_else(|e| panic!("{e}\n{text}"))
-            .to_bytes();
-        let program = Arc::new(Program::from_blob_bytes(&blob, profile).unwrap());
-        let compiled =
-            CompiledProgram::compile(program.clone()).unwrap_or_else(|e| panic!("{e}\n{text}"));
-        let regs = random_regs(&mut rng, options.rw_base);
-        let pages = random_pages(&mut rng);
-        let mut interp = Instance::new(program).unwrap();
-        let mut jit = RecompiledInstance::new(compiled).unwrap();
-        apply(interp.memory_mut(), &pages);
-        apply(jit.memory_mut(), &pages);
-        let heap = RW_BASE + 3 * 4096;
-        interp.set_heap_start(heap);
-        jit.set_heap_start(heap);
-        interp.set_regs(regs);
-        jit.set_regs(regs);
-        // Small gas budgets make out-of-gas exits (and their resumes) common.
-        let gas = rng.below(300) as i64;
-        interp.set_gas(gas);
-        jit.set_gas(gas);
-        let context = |step: usize| {
-            format!("case {case} step {step}\n{text}\nregs {regs:x?} gas {gas} pages {pages:x?}")
-        };
-        for step in 0..200 {
-            let (a, b) = (interp.run(), jit.run());
-            assert_eq!(a, b, "exit: {}", context(step));
-            assert_eq!(interp.pc(), jit.pc(), "pc: {}", context(step));
-            assert_eq!(interp.regs(), jit.regs(), "regs: {}", context(step));
-            assert_eq!(interp.gas(), jit.gas(), "gas: {}", context(step));
-            assert_same_memory(interp.memory(), jit.memory(), &|| context(step));
-            match a {
-                ExitReason::HostCall(id) => {
-                    host_calls += 1;
-                    interp.set_reg(7, u64::from(id) * 3);
-                    jit.set_reg(7, u64::from(id) * 3);
-                }
-                ExitReason::OutOfGas => {
-                    out_of_gas += 1;
-                    interp.set_gas(interp.gas() + 100);
-                    jit.set_gas(jit.gas() + 100);
-                }
-                ExitReason::PageFault(page) => {
-                    faults += 1;
-                    interp
-                        .memory_mut()
-                        .set_access(page, 4096, Access::Write)
-                        .unwrap();
-                    jit.memory_mut()
-                        .set_access(page, 4096, Access::Write)
-                        .unwrap();
-                }
-                ExitReason::Halt => {
-                    halts += 1;
-                    break;
-                }
-                ExitReason::Panic => break,
-            }
+fn cases(default: u32) -> u32 {
+    std::env::var("KILN_JIT_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+const PROFILES: [Profile; 3] = [Profile::JAM_07, Profile::GAS_DRAFT, Profile::JAM_08];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(10_000), ..ProptestConfig::default() })]
+
+    /// Generated programs (a quarter of them with bytes changed, which can make them invalid),
+    /// random registers, page rights and gas: both backends agree at every exit.
+    #[test]
+    fn backends_agree_on_generated_programs(
+        profile in 0..3usize,
+        seed in any::<u64>(),
+        mutations in prop_oneof![
+            3 => Just(Vec::new()),
+            1 => proptest::collection::vec((any::<usize>(), 1..=255u8), 1..4),
+        ],
+        pages in any::<u8>(),
+        gas in 0i64..400,
+    ) {
+        let case = Case::generated(PROFILES[profile], seed, &mutations, pages, gas);
+        let result = run_on_both(&case, 200);
+        prop_assert!(result.is_ok(), "{}\n{case:x?}", result.unwrap_err());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(10_000) / 4, ..ProptestConfig::default() })]
+
+    /// Raw byte strings as code, mask and jump table (mostly invalid instruction streams), with
+    /// random entry pcs: both backends agree.
+    #[test]
+    fn backends_agree_on_raw_blobs(mut data in proptest::collection::vec(any::<u8>(), 14..300)) {
+        data[12] = 1;
+        let case = Case::from_fuzz_bytes(&data).expect("long enough");
+        let result = run_on_both(&case, 50);
+        prop_assert!(result.is_ok(), "{}\n{case:x?}", result.unwrap_err());
+    }
+}
+
+/// The generator behind the proptest reaches every kind of exit: host calls, out of gas, page
+/// faults, halts and panics (so the property cannot pass by testing nothing).
+#[test]
+fn generated_cases_reach_every_exit() {
+    let mut seen = [0usize; 5];
+    for seed in 0..600u64 {
+        let profile = PROFILES[seed as usize % 3];
+        let case = Case::generated(profile, seed, &[], (seed >> 2) as u8, (seed % 300) as i64);
+        for exit in run_on_both(&case, 200).unwrap() {
+            seen[match exit {
+                ExitReason::HostCall(_) => 0,
+                ExitReason::OutOfGas => 1,
+                ExitReason::PageFault(_) => 2,
+                ExitReason::Halt => 3,
+                ExitReason::Panic => 4,
+            }] += 1;
         }
     }
-    assert!(
-        host_calls > cases as usize
-            && out_of_gas > cases as usize / 10
-            && halts > cases as usize / 4
-            && faults > cases as usize / 20,
-        "host calls {host_calls}, out of gas {out_of_gas}, halts {halts}, faults {faults}"
-    );
-}
-
-#[test]
-fn recompiler_matches_the_interpreter_with_per_instruction_gas() {
-    differential(Profile::JAM_07, 0x5151_5151_5151_5151, 3000);
-}
-
-#[test]
-fn recompiler_matches_the_interpreter_with_pipeline_gas() {
-    differential(Profile::JAM_08, 0x2468_ace0_1357_9bdf, 3000);
+    assert!(seen.iter().all(|&n| n > 20), "exits seen: {seen:?}");
 }
 
 /// Runs `text` on both backends with `regs` and `pages`, checks that they agree, and returns

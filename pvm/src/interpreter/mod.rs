@@ -178,6 +178,17 @@ impl Instance {
         self.run_loop::<false, true>(&mut |_, _| {})
     }
 
+    /// Where the next `run` continues, with the pc reported until then.
+    pub(crate) fn position(&self) -> (u32, Resume) {
+        (self.pc, self.resume)
+    }
+
+    /// Sets where the next `run` continues (the recompiler hands a run over with this).
+    pub(crate) fn set_position(&mut self, pc: u32, resume: Resume) {
+        self.pc = pc;
+        self.resume = resume;
+    }
+
     fn finish(&mut self, exit: ExitReason, pc: u32, resume: Resume) -> ExitReason {
         self.pc = pc;
         self.resume = resume;

@@ -37,6 +37,30 @@ impl Backing {
         self.file.as_raw_fd()
     }
 
+    /// The byte ranges of `[start, end)` that may hold data (everything else is a hole, which
+    /// reads as zero), found with `SEEK_DATA` / `SEEK_HOLE`.
+    pub(super) fn data_ranges(&self, start: u64, end: u64) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        let mut at = start;
+        while at < end {
+            // SAFETY: plain syscalls on a file this value owns.
+            let data = unsafe { libc::lseek(self.fd(), at as libc::off_t, libc::SEEK_DATA) };
+            if data < 0 || data as u64 >= end {
+                break; // ENXIO: no data after `at`.
+            }
+            // SAFETY: as above.
+            let hole = unsafe { libc::lseek(self.fd(), data, libc::SEEK_HOLE) };
+            let hole = if hole < 0 {
+                end
+            } else {
+                (hole as u64).min(end)
+            };
+            out.push((data as u64, hole));
+            at = hole;
+        }
+        out
+    }
+
     /// Releases the pages `[first, last]` (they read as zero again), in every mapping of the
     /// file.
     pub(super) fn discard(&self, first: u32, last: u32) -> Result<(), MemoryError> {

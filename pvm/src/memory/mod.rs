@@ -27,10 +27,28 @@ const PAGE_COUNT: usize = 1 << 20;
 const SPACE: usize = 1 << 32;
 /// Bytes just below guest address 0 that a run's context uses (cleared on reset).
 pub(crate) const CONTEXT_USED: usize = 256;
-/// Most changes of rights between neighbouring pages a window mirrors exactly. Each change can
-/// cost a host mapping (`vm.max_map_count`, 65,530 per process); beyond this the window makes
-/// every page inaccessible and each access faults into the checked slow path instead.
+/// Most changes of rights between neighbouring pages one window mirrors exactly. Each change can
+/// cost a host mapping; beyond this the window makes every page inaccessible and each access
+/// faults into the checked slow path instead.
 const WINDOW_TRANSITION_BUDGET: u32 = 1024;
+/// The same limit for all windows of the process together: half of the kernel's default
+/// `vm.max_map_count` (65,530), leaving the rest to the host.
+const PROCESS_TRANSITION_BUDGET: u32 = 32 * 1024;
+
+/// Transitions charged by all windows that mirror rights exactly.
+static PROCESS_TRANSITIONS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// How the window (if any) relates to the access table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mirror {
+    /// Not in use: no rights are mirrored (a pooled window is entirely inaccessible).
+    Off,
+    /// The window has exactly the table's rights; `charged` transitions count against the
+    /// process budget.
+    Exact { charged: u32 },
+    /// In use but entirely inaccessible: every access faults into the checked slow path.
+    Degraded,
+}
 
 /// Access rights of a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -91,8 +109,7 @@ pub struct Memory {
     touched: PageRuns,
     /// Pairs of neighbouring pages with different rights.
     transitions: u32,
-    /// The window no longer mirrors the rights: every page is inaccessible through it.
-    window_degraded: bool,
+    mirror: Mirror,
 }
 
 /// Raw pointers for the interpreter's single-page fast path, hoisted out of its loop.
@@ -205,7 +222,7 @@ impl Memory {
             runs: PageRuns::default(),
             touched: PageRuns::default(),
             transitions: 0,
-            window_degraded: false,
+            mirror: Mirror::Off,
         })
     }
 
@@ -215,10 +232,8 @@ impl Memory {
         for (first, last) in runs {
             self.access_table_mut()[first as usize..=last as usize].fill(0);
         }
+        self.stop_mirroring();
         if let Some(window) = &self.parts.window {
-            if !self.runs.is_empty() && !self.window_degraded {
-                window.revoke_all()?;
-            }
             window.clear_context(CONTEXT_USED);
         }
         for (first, last) in self.touched.iter() {
@@ -227,7 +242,6 @@ impl Memory {
         self.runs = PageRuns::default();
         self.touched = PageRuns::default();
         self.transitions = 0;
-        self.window_degraded = false;
         Ok(())
     }
 
@@ -245,25 +259,32 @@ impl Memory {
     }
 
     /// The window generated code runs on, created on first use: `(context page, guest base)`.
-    /// Its page rights follow every later change of rights.
+    /// From now until reset its page rights follow every change of rights (or it degrades).
     pub(crate) fn window(&mut self) -> Result<(*mut u8, *mut u8), MemoryError> {
         if self.parts.window.is_none() {
-            let window = Window::new(self.parts.backing.fd())?;
-            self.parts.window = Some(window);
-            self.mirror_rights()?;
+            self.parts.window = Some(Window::new(self.parts.backing.fd())?);
+            self.mirror = Mirror::Off;
         }
-        let window = self.parts.window.as_ref().expect("just created");
-        Ok((window.context(), window.guest_base()))
+        if self.mirror == Mirror::Off {
+            self.start_mirroring();
+        }
+        match &self.parts.window {
+            Some(window) => Ok((window.context(), window.guest_base())),
+            None => Err(MemoryError(std::io::Error::other(
+                "the guest window was lost after a failed mprotect",
+            ))),
+        }
     }
 
     /// Whether the window has stopped mirroring rights (every access through it faults).
     pub fn window_degraded(&self) -> bool {
-        self.window_degraded
+        self.mirror == Mirror::Degraded
     }
 
-    /// Gives a fresh window the current rights of every accessible page.
-    fn mirror_rights(&mut self) -> Result<(), MemoryError> {
-        if self.transitions > WINDOW_TRANSITION_BUDGET {
+    /// Gives the (entirely inaccessible) window the current rights of every accessible page.
+    fn start_mirroring(&mut self) {
+        self.mirror = Mirror::Exact { charged: 0 };
+        if !self.charge_transitions() {
             return self.degrade_window();
         }
         let runs: Vec<(u32, u32)> = self.runs.iter().collect();
@@ -275,41 +296,97 @@ impl Memory {
                 while stop < end && self.access_of(stop) == access {
                     stop += 1;
                 }
-                self.protect_window(start, stop, access)?;
+                self.protect_window(start, stop, access);
+                if !matches!(self.mirror, Mirror::Exact { .. }) {
+                    return;
+                }
                 start = stop;
             }
         }
-        Ok(())
     }
 
-    /// Mirrors new rights of pages `[first, end)` in the window, or degrades it when that
-    /// cannot be done within the mapping budget.
-    fn protect_window(&mut self, first: usize, end: usize, access: u8) -> Result<(), MemoryError> {
-        let Some(window) = &self.parts.window else {
-            return Ok(());
+    /// Charges the current transition count against the budgets; false when over either.
+    fn charge_transitions(&mut self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        let Mirror::Exact { charged } = self.mirror else {
+            return false;
         };
-        if self.window_degraded {
-            return Ok(());
+        let want = self.transitions;
+        if want > WINDOW_TRANSITION_BUDGET {
+            return false;
+        }
+        let charge = |total: u32| {
+            let total = total - charged + want;
+            (total <= PROCESS_TRANSITION_BUDGET).then_some(total)
+        };
+        if PROCESS_TRANSITIONS
+            .fetch_update(Relaxed, Relaxed, charge)
+            .is_err()
+        {
+            return false;
+        }
+        self.mirror = Mirror::Exact { charged: want };
+        true
+    }
+
+    /// Mirrors new rights of pages `[first, end)` in the window when it mirrors exactly, or
+    /// degrades it when that cannot be done within the mapping budgets.
+    fn protect_window(&mut self, first: usize, end: usize, access: u8) {
+        if !matches!(self.mirror, Mirror::Exact { .. }) {
+            return;
         }
         let access = match access {
             0 => Access::None,
             1 => Access::Read,
             _ => Access::Write,
         };
-        if self.transitions > WINDOW_TRANSITION_BUDGET
-            || window.protect(first, end, access).is_err()
-        {
-            return self.degrade_window();
+        let protected = self.charge_transitions()
+            && self
+                .parts
+                .window
+                .as_ref()
+                .is_some_and(|w| w.protect(first, end, access).is_ok());
+        if !protected {
+            self.degrade_window();
         }
-        Ok(())
     }
 
-    fn degrade_window(&mut self) -> Result<(), MemoryError> {
-        if let Some(window) = &self.parts.window {
-            window.revoke_all()?;
+    /// Makes the window entirely inaccessible while it stays in use. Should even that fail, the
+    /// window is unmapped (the next run makes a new one), so it never grants more than the table.
+    fn degrade_window(&mut self) {
+        self.release_charge();
+        self.mirror = Mirror::Degraded;
+        if self
+            .parts
+            .window
+            .as_ref()
+            .is_some_and(|w| w.revoke_all().is_err())
+        {
+            self.parts.window = None;
+            self.mirror = Mirror::Off;
         }
-        self.window_degraded = true;
-        Ok(())
+    }
+
+    /// Ends mirroring: the window (if any) becomes entirely inaccessible, as pooled windows are.
+    fn stop_mirroring(&mut self) {
+        if self.mirror != Mirror::Off
+            && self
+                .parts
+                .window
+                .as_ref()
+                .is_some_and(|w| w.revoke_all().is_err())
+        {
+            self.parts.window = None;
+        }
+        self.release_charge();
+        self.mirror = Mirror::Off;
+    }
+
+    fn release_charge(&mut self) {
+        if let Mirror::Exact { charged } = self.mirror {
+            PROCESS_TRANSITIONS.fetch_sub(charged, std::sync::atomic::Ordering::Relaxed);
+            self.mirror = Mirror::Exact { charged: 0 };
+        }
     }
 
     fn access_table(&self) -> &[u8] {
@@ -373,7 +450,8 @@ impl Memory {
         if access != Access::None {
             self.touched.set(first as u32, (end - 1) as u32, true);
         }
-        self.protect_window(first, end, access as u8)
+        self.protect_window(first, end, access as u8);
+        Ok(())
     }
 
     /// The GP fault for an access of `len` bytes at `addr` needing `need`, if any byte fails.
@@ -563,6 +641,39 @@ impl Memory {
                 (page << 12, access)
             })
         })
+    }
+
+    /// The accessible pages as maximal runs of equal rights: `(first page, last page, access)`
+    /// (page numbers, not addresses), in address order.
+    pub fn access_runs(&self) -> Vec<(u32, u32, Access)> {
+        let mut out = Vec::new();
+        for (first, last) in self.runs.iter() {
+            let mut start = first;
+            while start <= last {
+                let access = self.access_of(start as usize);
+                let mut stop = start;
+                while stop < last && self.access_of(stop as usize + 1) == access {
+                    stop += 1;
+                }
+                out.push((start, stop, self.page_access(start << 12)));
+                start = stop + 1;
+            }
+        }
+        out
+    }
+
+    /// Pages that may hold non-zero bytes, as `(first page, last page)` runs; every other page
+    /// reads as zero. Costs a few system calls per run of pages ever used, not per page.
+    pub fn pages_holding_data(&self) -> Vec<(u32, u32)> {
+        let page = u64::from(PAGE_SIZE);
+        let mut out = Vec::new();
+        for (first, last) in self.touched.iter() {
+            let (start, end) = (u64::from(first) * page, (u64::from(last) + 1) * page);
+            for (from, to) in self.parts.backing.data_ranges(start, end) {
+                out.push(((from / page) as u32, (to.div_ceil(page) - 1) as u32));
+            }
+        }
+        out
     }
 
     /// GP 0.7 `sbrk`: the smallest `x ≥ heap_start` such that `[x, x + size)` is not readable

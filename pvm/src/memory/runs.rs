@@ -23,11 +23,6 @@ impl PageRuns {
             .is_some_and(|(_, &last)| last >= page)
     }
 
-    /// Whether no page is accessible.
-    pub(super) fn is_empty(&self) -> bool {
-        self.runs.is_empty()
-    }
-
     /// Marks pages `first..=last` accessible or not.
     pub(super) fn set(&mut self, first: u32, last: u32, accessible: bool) {
         debug_assert!(first <= last);

@@ -220,15 +220,9 @@ impl RecompiledInstance {
         loop {
             let (code, at, arg) = match self.enter(index) {
                 Ok(exit) => exit,
-                Err(_) => {
-                    // The window could not be set up: nothing ran; report a panic at the
-                    // entry rather than running without bounds checks.
-                    return self.stop(
-                        ExitReason::Panic,
-                        index,
-                        Resume::Finished(ExitReason::Panic),
-                    );
-                }
+                // The host could not set up the window (address space or mappings exhausted):
+                // the interpreter runs this stretch instead, with the same results.
+                Err(_) => return self.run_on_interpreter(index),
             };
             let (exit, resume) = match code {
                 exit::PANIC => (ExitReason::Panic, Resume::Finished(ExitReason::Panic)),
@@ -252,6 +246,19 @@ impl RecompiledInstance {
             };
             return self.stop(exit, at, resume);
         }
+    }
+
+    /// Runs from instruction `index` (its block paid) to the next exit on the interpreter.
+    fn run_on_interpreter(&mut self, index: u32) -> ExitReason {
+        self.core.set_regs(self.regs);
+        self.core.set_gas(self.gas);
+        self.core
+            .set_position(self.pc_of(index), Resume::Continue { index });
+        let exit = self.core.run();
+        self.regs = self.core.regs();
+        self.gas = self.core.gas();
+        (self.pc, self.resume) = self.core.position();
+        exit
     }
 
     /// Executes instruction `index` on the interpreter: `None` when it completed, else the exit

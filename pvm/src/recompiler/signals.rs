@@ -60,7 +60,7 @@ pub(super) fn enter_run(ctx: *mut VmContext) -> RunGuard {
     RunGuard { previous }
 }
 
-/// Restores the thread's previous run context (runs can nest: a host call may start another).
+/// Restores the thread's previous run context when a run ends.
 pub(super) struct RunGuard {
     previous: *mut VmContext,
 }
@@ -82,6 +82,11 @@ extern "C" fn on_fault(signal: libc::c_int, info: *mut libc::siginfo_t, uctx: *m
 
 /// Redirects a fault of the current run's guest access to its exit path.
 unsafe fn redirect(info: *mut libc::siginfo_t, uctx: *mut libc::c_void) -> bool {
+    // SAFETY: `info` is valid. Only faults raised by the CPU (positive codes such as
+    // SEGV_MAPERR / SEGV_ACCERR / BUS_ADRERR) carry a fault address; sent signals do not.
+    if unsafe { (*info).si_code } <= 0 {
+        return false;
+    }
     let Ok(ctx) = ACTIVE.try_with(|active| active.get()) else {
         return false;
     };
@@ -139,10 +144,23 @@ unsafe fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, uctx: *mut libc
             return;
         }
     }
-    // SAFETY: resetting the disposition to the default with a zeroed structure.
+    // SAFETY: `info` is valid (see `redirect`).
+    let sent = unsafe { (*info).si_code } <= 0;
+    let ignored = PREVIOUS
+        .get()
+        .is_some_and(|p| p[slot].sa_sigaction == libc::SIG_IGN);
+    if sent && ignored {
+        return;
+    }
+    // The default action: for a fault, returning re-executes the faulting instruction, which
+    // then gets it; a sent signal is raised again (it stays blocked until this handler returns).
+    // SAFETY: resetting the disposition with a zeroed structure; `raise` is async-signal-safe.
     unsafe {
         let mut default: libc::sigaction = std::mem::zeroed();
         default.sa_sigaction = libc::SIG_DFL;
         libc::sigaction(signal, &default, std::ptr::null_mut());
+        if sent {
+            libc::raise(signal);
+        }
     }
 }

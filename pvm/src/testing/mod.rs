@@ -7,6 +7,9 @@
 //! as a loop counter. Every program ends by halting, unless it panics, faults or runs out of gas
 //! first.
 
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+pub mod differential;
+
 /// A small deterministic xorshift generator (no dependencies, reproducible from a seed).
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
