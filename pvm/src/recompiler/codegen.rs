@@ -44,7 +44,6 @@ pub(super) struct Generated {
 struct Codegen<'a> {
     ops: Assembler,
     insts: &'a [Inst],
-    inst_labels: Vec<DynamicLabel>,
     block_labels: Vec<Option<DynamicLabel>>,
     exit_label: DynamicLabel,
     /// Cold stubs emitted after the body: (label, block index, cost).
@@ -74,9 +73,9 @@ fn imm(inst: &Inst) -> i32 {
 /// Generates code for `program`; instructions not supported yet are reported, not guessed.
 pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
     let insts = program.insts();
-    let mut ops = Assembler::new().map_err(|e| CompileError::Host(e.to_string()))?;
-    let inst_labels: Vec<DynamicLabel> =
-        (0..insts.len()).map(|_| ops.new_dynamic_label()).collect();
+    // Sized for the typical output (about 20 bytes per instruction) so the buffer rarely grows.
+    let mut ops = Assembler::new_with_capacity(insts.len() * 24 + 4096)
+        .map_err(|e| CompileError::Host(e.to_string()))?;
     let mut block_labels = vec![None; insts.len()];
     for &b in program.block_start_indices() {
         block_labels[b as usize] = Some(ops.new_dynamic_label());
@@ -85,7 +84,6 @@ pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
     let mut cg = Codegen {
         ops,
         insts,
-        inst_labels,
         block_labels,
         exit_label,
         oog_stubs: Vec::new(),
@@ -106,8 +104,6 @@ pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
                 ; jl =>stub
             );
         }
-        let label = cg.inst_labels[i];
-        dynasm!(cg.ops ; .arch x64 ; =>label);
         inst_offsets.push(cg.ops.offset());
         cg.emit(i)?;
     }
