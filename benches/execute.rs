@@ -26,7 +26,12 @@ fn bench(c: &mut Criterion) {
         let interpreted = kiln_code(&workload, Backend::Interpreter);
         let expected = run_kiln(&workload, &interpreted);
         assert_eq!(expected.0, workload.expected_a0);
-        assert_eq!(run_kiln(&workload, &compiled), expected, "{}", workload.name);
+        assert_eq!(
+            run_kiln(&workload, &compiled),
+            expected,
+            "{}",
+            workload.name
+        );
         let modules: Vec<(&str, polkavm::Module)> = engines
             .iter()
             .map(|(name, engine)| {

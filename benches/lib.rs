@@ -291,7 +291,11 @@ pub fn synthetic_blob_with(size: usize, isa: kiln_pvm::IsaVariant, seed: u64, mi
     }
     // End with a terminator, as JAM 0.8 code must.
     starts.push(code.len());
-    code.push(isa.table().encode(kiln_pvm::Opcode::Trap).expect("every ISA has trap"));
+    code.push(
+        isa.table()
+            .encode(kiln_pvm::Opcode::Trap)
+            .expect("every ISA has trap"),
+    );
     let mut mask = vec![0u8; code.len().div_ceil(8)];
     for s in starts {
         mask[s / 8] |= 1 << (s % 8);

@@ -11,7 +11,8 @@ fn main() {
     } else {
         (kiln_pvm::IsaVariant::Jam07, kiln_pvm::Profile::JAM_07)
     };
-    let blob = kiln_benches::synthetic_blob_with(1 << 20, isa, 0x5eed, kiln_benches::Mix::CompiledLike);
+    let blob =
+        kiln_benches::synthetic_blob_with(1 << 20, isa, 0x5eed, kiln_benches::Mix::CompiledLike);
     let t = std::time::Instant::now();
     for _ in 0..times {
         let program = kiln_pvm::Program::from_blob_bytes(&blob, profile).expect("decodes");

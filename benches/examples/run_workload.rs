@@ -1,5 +1,5 @@
 //! Runs one benchmark workload on Kiln once (for `valgrind --tool=callgrind`):
-//! `run_workload fib|memory [iterations] [interpreter|recompiler]`.
+//! `run_workload fib|memory|hostcall [iterations] [interpreter|recompiler]`.
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -14,6 +14,7 @@ fn main() {
         .unwrap_or(kiln_pvm::Backend::Interpreter);
     let workload = match name.as_str() {
         "memory" => kiln_benches::memory(iterations),
+        "hostcall" => kiln_benches::hostcall(iterations),
         _ => kiln_benches::fib(iterations),
     };
     let code = kiln_benches::kiln_code(&workload, backend);

@@ -110,7 +110,13 @@ pub struct Memory {
     /// Pairs of neighbouring pages with different rights.
     transitions: u32,
     mirror: Mirror,
+    /// Identifies the current use of the window (unique in the process; 0 when none), so that
+    /// users may cache its addresses.
+    window_epoch: u64,
 }
+
+/// Source of window epochs.
+static NEXT_WINDOW_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// Raw pointers for the interpreter's single-page fast path, hoisted out of its loop.
 ///
@@ -223,6 +229,7 @@ impl Memory {
             touched: PageRuns::default(),
             transitions: 0,
             mirror: Mirror::Off,
+            window_epoch: 0,
         })
     }
 
@@ -268,12 +275,24 @@ impl Memory {
         if self.mirror == Mirror::Off {
             self.start_mirroring();
         }
+        if self.window_epoch == 0 && self.parts.window.is_some() {
+            self.window_epoch =
+                NEXT_WINDOW_EPOCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         match &self.parts.window {
             Some(window) => Ok((window.context(), window.guest_base())),
             None => Err(MemoryError(std::io::Error::other(
                 "the guest window was lost after a failed mprotect",
             ))),
         }
+    }
+
+    /// Identifies the current use of the window: while it is unchanged (and non-zero), the
+    /// addresses [`Memory::window`] returned stay valid. Changes whenever the window is
+    /// unmapped, reset, or this `Memory` is another one.
+    #[inline]
+    pub(crate) fn window_epoch(&self) -> u64 {
+        self.window_epoch
     }
 
     /// Whether the window has stopped mirroring rights (every access through it faults).
@@ -380,6 +399,7 @@ impl Memory {
         }
         self.release_charge();
         self.mirror = Mirror::Off;
+        self.window_epoch = 0;
     }
 
     fn release_charge(&mut self) {

@@ -34,12 +34,24 @@ pub enum CompileError {
 pub struct CompiledProgram {
     program: Arc<Program>,
     buffer: ExecutableBuffer,
-    entry: AssemblyOffset,
-    exit: AssemblyOffset,
+    /// The trampoline.
+    entry: *const u8,
+    /// Native offset of every instruction (where runs resume).
+    inst_offsets: Vec<u32>,
+    /// The trap table and native jump table; only read through `template`'s pointers.
+    #[allow(dead_code)]
     traps: Vec<Trap>,
-    inst_offsets: Vec<AssemblyOffset>,
+    #[allow(dead_code)]
     jump_table: Vec<u32>,
+    /// The context's per-program fields, copied into the context at every entry.
+    template: VmContext,
 }
+
+// SAFETY: a compiled program is immutable after `compile`; its raw pointers point into its own
+// buffer and vectors, which live as long as it does.
+unsafe impl Send for CompiledProgram {}
+// SAFETY: as above; shared use only reads.
+unsafe impl Sync for CompiledProgram {}
 
 impl std::fmt::Debug for CompiledProgram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -54,14 +66,31 @@ impl CompiledProgram {
     pub fn compile(program: Arc<Program>) -> Result<Arc<Self>, CompileError> {
         signals::install().map_err(|e| CompileError::Host(format!("fault handler: {e}")))?;
         let generated = codegen::generate(&program)?;
+        let buffer = generated.buffer;
+        let traps = generated.traps;
+        let jump_table = generated.jump_table;
+        let template = VmContext {
+            gas: 0,
+            exit: 0,
+            exit_index: 0,
+            arg: 0,
+            regs: std::ptr::null_mut(),
+            jump_table: jump_table.as_ptr(),
+            jump_table_len: jump_table.len() as u64,
+            code_base: buffer.ptr(AssemblyOffset(0)) as u64,
+            code_len: buffer.len() as u64,
+            trap_table: traps.as_ptr(),
+            trap_table_len: traps.len() as u64,
+            fault_exit: buffer.ptr(generated.exit) as u64,
+        };
         Ok(Arc::new(Self {
             program,
-            buffer: generated.buffer,
-            entry: generated.entry,
-            exit: generated.exit,
-            traps: generated.traps,
-            inst_offsets: generated.inst_offsets,
-            jump_table: generated.jump_table,
+            entry: buffer.ptr(generated.entry),
+            inst_offsets: generated.inst_offsets.iter().map(|o| o.0 as u32).collect(),
+            buffer,
+            traps,
+            jump_table,
+            template,
         }))
     }
 
@@ -85,10 +114,20 @@ pub struct RecompiledInstance {
     compiled: Arc<CompiledProgram>,
     regs: [u64; 13],
     gas: i64,
+    /// `(window epoch, guest base)` of the window last run on (see [`Memory::window_epoch`]).
+    window: (u64, *mut u8),
     /// Memory, heap start, and the interpreter that executes handed-back instructions.
     core: Instance,
-    pc: u32,
+    pc: Pc,
     resume: Resume,
+}
+
+/// The pc to report: looked up from the instruction index only when asked, which keeps the
+/// table walk off the host-call path.
+#[derive(Debug, Clone, Copy)]
+enum Pc {
+    At(u32),
+    OfInstruction(u32),
 }
 
 impl RecompiledInstance {
@@ -100,8 +139,9 @@ impl RecompiledInstance {
             compiled,
             regs: [0; 13],
             gas: 0,
+            window: (0, std::ptr::null_mut()),
             core,
-            pc: 0,
+            pc: Pc::At(0),
             resume: Resume::Finished(ExitReason::Panic),
         };
         instance.set_pc(0);
@@ -116,7 +156,7 @@ impl RecompiledInstance {
     /// Enters at `pc`; the next `run` charges the whole block containing it.
     pub fn set_pc(&mut self, pc: u32) {
         let program = &self.compiled.program;
-        self.pc = pc;
+        self.pc = Pc::At(pc);
         self.resume = match program.entry_point(pc) {
             Some(e) => Resume::Charge {
                 index: e.index,
@@ -130,7 +170,10 @@ impl RecompiledInstance {
 
     /// pc at the last exit (see [`crate::Instance::pc`]).
     pub fn pc(&self) -> u32 {
-        self.pc
+        match self.pc {
+            Pc::At(pc) => pc,
+            Pc::OfInstruction(index) => self.pc_of(index),
+        }
     }
 
     /// The 13 registers.
@@ -183,7 +226,7 @@ impl RecompiledInstance {
     }
 
     fn stop(&mut self, exit: ExitReason, index: u32, resume: Resume) -> ExitReason {
-        self.pc = self.pc_of(index);
+        self.pc = Pc::OfInstruction(index);
         self.resume = resume;
         exit
     }
@@ -224,16 +267,18 @@ impl RecompiledInstance {
                 // the interpreter runs this stretch instead, with the same results.
                 Err(_) => return self.run_on_interpreter(index),
             };
+            if code == exit::HOST_CALL {
+                // The hot exit, checked first.
+                self.pc = Pc::OfInstruction(at);
+                self.resume = Resume::Continue { index: at + 1 };
+                return ExitReason::HostCall(arg as u32);
+            }
             let (exit, resume) = match code {
                 exit::PANIC => (ExitReason::Panic, Resume::Finished(ExitReason::Panic)),
                 exit::OUT_OF_GAS => {
                     let cost = self.compiled.program.block_cost_at(at);
                     (ExitReason::OutOfGas, Resume::Charge { index: at, cost })
                 }
-                exit::HOST_CALL => (
-                    ExitReason::HostCall(arg as u32),
-                    Resume::Continue { index: at + 1 },
-                ),
                 exit::HALT => (ExitReason::Halt, Resume::Finished(ExitReason::Halt)),
                 exit::STEP => match self.step(at) {
                     None => {
@@ -254,10 +299,12 @@ impl RecompiledInstance {
         self.core.set_gas(self.gas);
         self.core
             .set_position(self.pc_of(index), Resume::Continue { index });
+
         let exit = self.core.run();
         self.regs = self.core.regs();
         self.gas = self.core.gas();
-        (self.pc, self.resume) = self.core.position();
+        let (pc, resume) = self.core.position();
+        (self.pc, self.resume) = (Pc::At(pc), resume);
         exit
     }
 
@@ -280,31 +327,27 @@ impl RecompiledInstance {
     /// Runs generated code from instruction `index` (its gas already paid) until it exits:
     /// `(exit code, instruction index, argument)`.
     fn enter(&mut self, index: u32) -> Result<(u32, u32, u64), MemoryError> {
-        let (_, guest) = self.core.memory_mut().window()?;
+        let guest = if self.window.0 != 0 && self.window.0 == self.core.memory().window_epoch() {
+            self.window.1
+        } else {
+            let (_, guest) = self.core.memory_mut().window()?;
+            self.window = (self.core.memory().window_epoch(), guest);
+            guest
+        };
         let compiled = &*self.compiled;
-        let code_base = compiled.buffer.ptr(AssemblyOffset(0));
         // SAFETY: the context area lies just below guest address 0, inside the window's
-        // read-write context page, and is only used by this instance while it runs.
+        // read-write context page (aligned: page start + 3968), and is only used by this
+        // instance while it runs.
         let ctx = unsafe { guest.sub(CONTEXT_BELOW_GUEST) }.cast::<VmContext>();
-        // SAFETY: as above; the context page is suitably aligned (page start + 3968).
-        unsafe {
-            ctx.write(VmContext {
-                gas: self.gas,
-                exit: 0,
-                exit_index: 0,
-                arg: 0,
-                regs: self.regs.as_mut_ptr(),
-                jump_table: compiled.jump_table.as_ptr(),
-                jump_table_len: compiled.jump_table.len() as u64,
-                code_base: code_base as u64,
-                code_len: compiled.buffer.len() as u64,
-                trap_table: compiled.traps.as_ptr(),
-                trap_table_len: compiled.traps.len() as u64,
-                fault_exit: compiled.buffer.ptr(compiled.exit) as u64,
-            });
-        }
-        let entry = compiled.buffer.ptr(compiled.entry);
-        let target = compiled.buffer.ptr(compiled.inst_offsets[index as usize]);
+        let mut context = compiled.template.clone();
+        context.gas = self.gas;
+        context.regs = self.regs.as_mut_ptr();
+        // SAFETY: as above.
+        unsafe { ctx.write(context) };
+        let entry = compiled.entry;
+        let code_base = compiled.template.code_base as *const u8;
+        // SAFETY: instruction offsets lie inside the buffer.
+        let target = unsafe { code_base.add(compiled.inst_offsets[index as usize] as usize) };
         {
             let _run = signals::enter_run(ctx);
             // SAFETY: `entry` is the trampoline generated by `codegen::generate` with this exact
