@@ -40,7 +40,6 @@ impl Gas {
 pub fn engine(backend: BackendKind) -> Option<Engine> {
     let mut config = Config::new();
     config.set_backend(Some(backend));
-    config.set_worker_count(0);
     match Engine::new(&config) {
         Ok(engine) => Some(engine),
         Err(e) => {

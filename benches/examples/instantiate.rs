@@ -1,28 +1,50 @@
-//! Times creating an instance of a tiny, already prepared program and running it to halt:
-//! `instantiate [interpreter|recompiler]`.
+//! Times creating an instance of an already prepared program and running it to halt (for
+//! profilers): `instantiate [interpreter|recompiler] [bare|standard]`. `standard` is the program
+//! of the `start` bench (read-only and read-write data, stack, arguments).
 use std::sync::Arc;
+
+use kiln_pvm::asm::{assemble, Assembled};
+use kiln_pvm::{Backend, Code, ExitReason, IsaVariant, Profile};
+
 fn main() {
-    let backend = std::env::args()
-        .nth(1)
+    let mut args = std::env::args().skip(1);
+    let backend: Backend = args
+        .next()
         .and_then(|b| b.parse().ok())
-        .unwrap_or(kiln_pvm::Backend::Interpreter);
-    let blob = kiln_pvm::asm::assemble("jump_ind r0, 0\n", kiln_pvm::IsaVariant::Jam07)
-        .unwrap()
-        .to_bytes();
-    let program =
-        Arc::new(kiln_pvm::Program::from_blob_bytes(&blob, kiln_pvm::Profile::JAM_07).unwrap());
-    let code = kiln_pvm::Code::prepare(program, backend).unwrap();
+        .unwrap_or(Backend::Interpreter);
+    let standard = args.next().as_deref() == Some("standard");
+    let source = if standard {
+        ".ro_data\n.bytes 01 02 03 04\n.rw_data\n.bytes 05 06 07 08\n.stack_size 16384\n.code\njump_ind r0, 0\n"
+    } else {
+        "jump_ind r0, 0\n"
+    };
     let n = 20_000;
     let t = std::time::Instant::now();
-    for _ in 0..n {
-        let mut vm = code.instantiate().unwrap();
-        vm.set_reg(0, 0xFFFF_0000);
-        vm.set_gas(100);
-        assert_eq!(vm.run(), kiln_pvm::ExitReason::Halt);
+    match assemble(source, IsaVariant::Jam07).unwrap() {
+        Assembled::Standard(p) => {
+            let program = Arc::new(p.decode(Profile::JAM_07).unwrap());
+            let code = Code::prepare(program, backend).unwrap();
+            for _ in 0..n {
+                let mut vm = p.instantiate(&code, b"args", 0, 100).unwrap();
+                assert_eq!(vm.run(), ExitReason::Halt);
+            }
+        }
+        Assembled::Blob(blob) => {
+            let program = Arc::new(
+                kiln_pvm::Program::from_blob_bytes(&blob.to_bytes(), Profile::JAM_07).unwrap(),
+            );
+            let code = Code::prepare(program, backend).unwrap();
+            for _ in 0..n {
+                let mut vm = code.instantiate().unwrap();
+                vm.set_reg(0, 0xFFFF_0000);
+                vm.set_gas(100);
+                assert_eq!(vm.run(), ExitReason::Halt);
+            }
+        }
     }
     println!(
         "{}: instantiate + run to halt: {:?} per instance",
-        code.backend().name(),
+        backend.name(),
         t.elapsed() / n
     );
 }

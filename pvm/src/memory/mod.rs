@@ -25,6 +25,12 @@ pub const PAGE_SIZE: u32 = 1 << 12;
 pub const LOW_GUARD: u32 = 1 << 16;
 const PAGE_COUNT: usize = 1 << 20;
 const SPACE: usize = 1 << 32;
+/// At most this many pages that held data are zeroed in place on reset (and stay allocated);
+/// beyond it they are released to the kernel.
+const ZERO_IN_PLACE_PAGES: u64 = 64;
+/// A window with at most this many rights transitions keeps its protections while pooled, so
+/// that the next user with the same layout (a service run again) needs no `mprotect` at all.
+const KEEP_RIGHTS_TRANSITIONS: u32 = 16;
 /// Bytes just below guest address 0 that a run's context uses (cleared on reset).
 pub(crate) const CONTEXT_USED: usize = 256;
 /// Most changes of rights between neighbouring pages one window mirrors exactly. Each change can
@@ -235,16 +241,31 @@ impl Memory {
 
     /// Returns the address space to the state `new` gives: no rights, all bytes zero.
     fn reset(&mut self) -> Result<(), MemoryError> {
+        self.stop_mirroring();
         let runs: Vec<(u32, u32)> = self.runs.iter().collect();
         for (first, last) in runs {
             self.access_table_mut()[first as usize..=last as usize].fill(0);
         }
-        self.stop_mirroring();
         if let Some(window) = &self.parts.window {
             window.clear_context(CONTEXT_USED);
         }
+        let touched_pages: u64 = self
+            .touched
+            .iter()
+            .map(|(first, last)| u64::from(last - first) + 1)
+            .sum();
         for (first, last) in self.touched.iter() {
-            self.parts.backing.discard(first, last)?;
+            if touched_pages <= ZERO_IN_PLACE_PAGES {
+                // A few pages: zero them and keep them, so the next user does not fault them in.
+                let (start, len) = (
+                    first as usize * PAGE_SIZE as usize,
+                    (last - first + 1) as usize * PAGE_SIZE as usize,
+                );
+                // SAFETY: the range lies inside the host view.
+                unsafe { std::ptr::write_bytes(self.base.add(start), 0, len) };
+            } else {
+                self.parts.backing.discard(first, last)?;
+            }
         }
         self.runs = PageRuns::default();
         self.touched = PageRuns::default();
@@ -306,22 +327,33 @@ impl Memory {
         if !self.charge_transitions() {
             return self.degrade_window();
         }
-        let runs: Vec<(u32, u32)> = self.runs.iter().collect();
-        for (first, last) in runs {
-            let (mut start, end) = (first as usize, last as usize + 1);
-            while start < end {
-                let access = self.access_of(start);
-                let mut stop = start + 1;
-                while stop < end && self.access_of(stop) == access {
-                    stop += 1;
-                }
-                self.protect_window(start, stop, access);
-                if !matches!(self.mirror, Mirror::Exact { .. }) {
-                    return;
-                }
-                start = stop;
+        let desired = self.access_runs();
+        let Some(window) = self.parts.window.as_mut() else {
+            return;
+        };
+        // While mirroring, the window's rights follow the table instead of this record.
+        let kept = std::mem::take(&mut window.rights);
+        if kept == desired {
+            return;
+        }
+        if !kept.is_empty() && window.revoke_all().is_err() {
+            return self.lose_window();
+        }
+        for (first, last, access) in desired {
+            self.protect_window(first as usize, last as usize + 1, access as u8);
+            if !matches!(self.mirror, Mirror::Exact { .. }) {
+                return;
             }
         }
+    }
+
+    /// Unmaps a window whose protections could not be brought down (the next run maps a new
+    /// one), so it never grants more than the table.
+    fn lose_window(&mut self) {
+        self.release_charge();
+        self.parts.window = None;
+        self.mirror = Mirror::Off;
+        self.window_epoch = 0;
     }
 
     /// Charges the current transition count against the budgets; false when over either.
@@ -386,16 +418,22 @@ impl Memory {
         }
     }
 
-    /// Ends mirroring: the window (if any) becomes entirely inaccessible, as pooled windows are.
+    /// Ends mirroring. A window with few transitions keeps its protections, recorded in
+    /// `Window::rights` for the next user; any other becomes entirely inaccessible.
     fn stop_mirroring(&mut self) {
-        if self.mirror != Mirror::Off
-            && self
-                .parts
-                .window
-                .as_ref()
-                .is_some_and(|w| w.revoke_all().is_err())
-        {
-            self.parts.window = None;
+        let keep = matches!(self.mirror, Mirror::Exact { .. })
+            && self.transitions <= KEEP_RIGHTS_TRANSITIONS;
+        let rights = if keep { self.access_runs() } else { Vec::new() };
+        let mirrored = self.mirror != Mirror::Off;
+        if let Some(window) = self.parts.window.as_mut() {
+            if keep {
+                window.rights = rights;
+            } else if mirrored {
+                if window.revoke_all().is_err() {
+                    return self.lose_window();
+                }
+                window.rights.clear();
+            }
         }
         self.release_charge();
         self.mirror = Mirror::Off;

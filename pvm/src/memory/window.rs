@@ -26,6 +26,9 @@ pub const WINDOW_SPAN: usize = CONTEXT_SPAN + SPACE + GUARD_SPAN;
 /// One reserved window over a backing store.
 pub(super) struct Window {
     reservation: Mapping,
+    /// While no `Memory` mirrors rights into it: its exact protections, as
+    /// `(first page, last page, access)` runs (empty: entirely inaccessible).
+    pub(super) rights: Vec<(u32, u32, Access)>,
 }
 
 fn prot_of(access: Access) -> libc::c_int {
@@ -54,7 +57,10 @@ impl Window {
             libc::MAP_SHARED | libc::MAP_NORESERVE,
             fd,
         )?;
-        Ok(Self { reservation })
+        Ok(Self {
+            reservation,
+            rights: Vec::new(),
+        })
     }
 
     /// The context page.
@@ -83,7 +89,8 @@ impl Window {
         )
     }
 
-    /// Makes all guest memory inaccessible through this window (one mapping again).
+    /// Makes all guest memory inaccessible through this window (one mapping again). Callers
+    /// keep `rights` in step.
     pub(super) fn revoke_all(&self) -> Result<(), MemoryError> {
         self.reservation
             .protect(CONTEXT_SPAN, SPACE, libc::PROT_NONE)

@@ -133,8 +133,9 @@ enum Pc {
 impl RecompiledInstance {
     /// A new instance at pc 0 with zero registers and gas and no accessible memory.
     pub fn new(compiled: Arc<CompiledProgram>) -> Result<Self, MemoryError> {
-        let mut core = Instance::new(compiled.program.clone())?;
-        core.memory_mut().window()?;
+        // The window is set up at the first run, after the embedder has laid out memory, so
+        // that a pooled window with the same layout needs no `mprotect`.
+        let core = Instance::new(compiled.program.clone())?;
         let mut instance = Self {
             compiled,
             regs: [0; 13],
