@@ -217,11 +217,11 @@ impl Codegen<'_> {
                 let value = (u64::from(inst.y) << 32 | u64::from(inst.x)) as i64;
                 dynasm!(self.ops ; .arch x64 ; mov Rq(a), QWORD value);
             }
-            LoadImm => dynasm!(self.ops ; .arch x64 ; mov Rq(a), QWORD i64::from(x)),
+            LoadImm => dynasm!(self.ops ; .arch x64 ; mov Rq(a), x),
             MoveReg => dynasm!(self.ops ; .arch x64 ; mov Rq(d), Rq(a)),
             Jump => self.jump_to(inst.y, index),
             LoadImmJump => {
-                dynasm!(self.ops ; .arch x64 ; mov Rq(a), QWORD i64::from(x));
+                dynasm!(self.ops ; .arch x64 ; mov Rq(a), x);
                 self.jump_to(inst.y, index);
             }
             JumpInd => {
@@ -233,7 +233,7 @@ impl Codegen<'_> {
                 dynasm!(self.ops
                     ; .arch x64
                     ; lea ecx, [Rq(b) + inst.y as i32]
-                    ; mov Rq(a), QWORD i64::from(x)
+                    ; mov Rq(a), x
                 );
                 self.dynamic_jump(index);
             }
@@ -401,15 +401,28 @@ impl Codegen<'_> {
         let x = imm(&inst);
         let ops = &mut self.ops;
         match inst.op {
-            // Three registers: r_D = f(r_A, r_B), computed in rcx.
-            Add64 => dynasm!(ops ; .arch x64 ; mov rcx, Rq(a) ; add rcx, Rq(b) ; mov Rq(d), rcx),
+            // Three registers: r_D = f(r_A, r_B). Short forms when r_D is an operand (or, for
+            // addition, with `lea`); else computed in rcx.
+            Add64 if d == a => dynasm!(ops ; .arch x64 ; add Rq(d), Rq(b)),
+            Add64 if d == b => dynasm!(ops ; .arch x64 ; add Rq(d), Rq(a)),
+            Add64 => dynasm!(ops ; .arch x64 ; lea Rq(d), [Rq(a) + Rq(b)]),
+            Sub64 if d == a => dynasm!(ops ; .arch x64 ; sub Rq(d), Rq(b)),
+            And if d == a => dynasm!(ops ; .arch x64 ; and Rq(d), Rq(b)),
+            And if d == b => dynasm!(ops ; .arch x64 ; and Rq(d), Rq(a)),
+            Xor if d == a => dynasm!(ops ; .arch x64 ; xor Rq(d), Rq(b)),
+            Xor if d == b => dynasm!(ops ; .arch x64 ; xor Rq(d), Rq(a)),
+            Or if d == a => dynasm!(ops ; .arch x64 ; or Rq(d), Rq(b)),
+            Or if d == b => dynasm!(ops ; .arch x64 ; or Rq(d), Rq(a)),
+            Mul64 if d == a => dynasm!(ops ; .arch x64 ; imul Rq(d), Rq(b)),
+            Mul64 if d == b => dynasm!(ops ; .arch x64 ; imul Rq(d), Rq(a)),
+            Sub64 if d != b => dynasm!(ops ; .arch x64 ; mov Rq(d), Rq(a) ; sub Rq(d), Rq(b)),
+            And => dynasm!(ops ; .arch x64 ; mov Rq(d), Rq(a) ; and Rq(d), Rq(b)),
+            Xor => dynasm!(ops ; .arch x64 ; mov Rq(d), Rq(a) ; xor Rq(d), Rq(b)),
+            Or => dynasm!(ops ; .arch x64 ; mov Rq(d), Rq(a) ; or Rq(d), Rq(b)),
+            Mul64 => dynasm!(ops ; .arch x64 ; mov Rq(d), Rq(a) ; imul Rq(d), Rq(b)),
             Sub64 => dynasm!(ops ; .arch x64 ; mov rcx, Rq(a) ; sub rcx, Rq(b) ; mov Rq(d), rcx),
-            And => dynasm!(ops ; .arch x64 ; mov rcx, Rq(a) ; and rcx, Rq(b) ; mov Rq(d), rcx),
-            Xor => dynasm!(ops ; .arch x64 ; mov rcx, Rq(a) ; xor rcx, Rq(b) ; mov Rq(d), rcx),
-            Or => dynasm!(ops ; .arch x64 ; mov rcx, Rq(a) ; or rcx, Rq(b) ; mov Rq(d), rcx),
-            Mul64 => dynasm!(ops ; .arch x64 ; mov rcx, Rq(a) ; imul rcx, Rq(b) ; mov Rq(d), rcx),
             Add32 => dynasm!(ops ; .arch x64
-                ; mov ecx, Rd(a) ; add ecx, Rd(b) ; movsxd rcx, ecx ; mov Rq(d), rcx),
+                ; lea Rd(d), [Rq(a) + Rq(b)] ; movsxd Rq(d), Rd(d)),
             Sub32 => dynasm!(ops ; .arch x64
                 ; mov ecx, Rd(a) ; sub ecx, Rd(b) ; movsxd rcx, ecx ; mov Rq(d), rcx),
             Mul32 => dynasm!(ops ; .arch x64
@@ -435,13 +448,16 @@ impl Codegen<'_> {
             MinU => dynasm!(ops ; .arch x64
                 ; mov rcx, Rq(a) ; cmp rcx, Rq(b) ; cmova rcx, Rq(b) ; mov Rq(d), rcx),
             // Two registers and an immediate: r_A = f(r_B, imm).
-            AddImm64 => dynasm!(ops ; .arch x64 ; mov rcx, Rq(b) ; add rcx, x ; mov Rq(a), rcx),
-            AndImm => dynasm!(ops ; .arch x64 ; mov rcx, Rq(b) ; and rcx, x ; mov Rq(a), rcx),
-            XorImm => dynasm!(ops ; .arch x64 ; mov rcx, Rq(b) ; xor rcx, x ; mov Rq(a), rcx),
-            OrImm => dynasm!(ops ; .arch x64 ; mov rcx, Rq(b) ; or rcx, x ; mov Rq(a), rcx),
+            AddImm64 => dynasm!(ops ; .arch x64 ; lea Rq(a), [Rq(b) + x]),
+            AndImm if a == b => dynasm!(ops ; .arch x64 ; and Rq(a), x),
+            XorImm if a == b => dynasm!(ops ; .arch x64 ; xor Rq(a), x),
+            OrImm if a == b => dynasm!(ops ; .arch x64 ; or Rq(a), x),
+            AndImm => dynasm!(ops ; .arch x64 ; mov Rq(a), Rq(b) ; and Rq(a), x),
+            XorImm => dynasm!(ops ; .arch x64 ; mov Rq(a), Rq(b) ; xor Rq(a), x),
+            OrImm => dynasm!(ops ; .arch x64 ; mov Rq(a), Rq(b) ; or Rq(a), x),
             MulImm64 => dynasm!(ops ; .arch x64 ; imul rcx, Rq(b), x ; mov Rq(a), rcx),
             AddImm32 => dynasm!(ops ; .arch x64
-                ; mov ecx, Rd(b) ; add ecx, x ; movsxd rcx, ecx ; mov Rq(a), rcx),
+                ; lea Rd(a), [Rq(b) + x] ; movsxd Rq(a), Rd(a)),
             MulImm32 => dynasm!(ops ; .arch x64
                 ; imul ecx, Rd(b), x ; movsxd rcx, ecx ; mov Rq(a), rcx),
             NegAddImm64 => dynasm!(ops ; .arch x64
@@ -456,14 +472,18 @@ impl Codegen<'_> {
                 ; cmp Rq(b), x ; seta cl ; movzx ecx, cl ; mov Rq(a), rcx),
             SetGtSImm => dynasm!(ops ; .arch x64
                 ; cmp Rq(b), x ; setg cl ; movzx ecx, cl ; mov Rq(a), rcx),
+            ShloLImm64 if a == b => dynasm!(ops ; .arch x64 ; shl Rq(a), (x & 63) as i8),
             ShloLImm64 => dynasm!(ops ; .arch x64
-                ; mov rcx, Rq(b) ; shl rcx, (x & 63) as i8 ; mov Rq(a), rcx),
+                ; mov Rq(a), Rq(b) ; shl Rq(a), (x & 63) as i8),
+            ShloRImm64 if a == b => dynasm!(ops ; .arch x64 ; shr Rq(a), (x & 63) as i8),
             ShloRImm64 => dynasm!(ops ; .arch x64
-                ; mov rcx, Rq(b) ; shr rcx, (x & 63) as i8 ; mov Rq(a), rcx),
+                ; mov Rq(a), Rq(b) ; shr Rq(a), (x & 63) as i8),
+            SharRImm64 if a == b => dynasm!(ops ; .arch x64 ; sar Rq(a), (x & 63) as i8),
             SharRImm64 => dynasm!(ops ; .arch x64
-                ; mov rcx, Rq(b) ; sar rcx, (x & 63) as i8 ; mov Rq(a), rcx),
+                ; mov Rq(a), Rq(b) ; sar Rq(a), (x & 63) as i8),
+            RotR64Imm if a == b => dynasm!(ops ; .arch x64 ; ror Rq(a), (x & 63) as i8),
             RotR64Imm => dynasm!(ops ; .arch x64
-                ; mov rcx, Rq(b) ; ror rcx, (x & 63) as i8 ; mov Rq(a), rcx),
+                ; mov Rq(a), Rq(b) ; ror Rq(a), (x & 63) as i8),
             ShloLImm32 => dynasm!(ops ; .arch x64
                 ; mov ecx, Rd(b) ; shl ecx, (x & 31) as i8 ; movsxd rcx, ecx ; mov Rq(a), rcx),
             ShloRImm32 => dynasm!(ops ; .arch x64
@@ -480,7 +500,7 @@ impl Codegen<'_> {
                 } else {
                     dynasm!(ops ; .arch x64 ; jz =>skip);
                 }
-                dynasm!(ops ; .arch x64 ; mov Rq(a), QWORD i64::from(x) ; =>skip);
+                dynasm!(ops ; .arch x64 ; mov Rq(a), x ; =>skip);
             }
             // Two registers: r_D = f(r_A).
             SignExtend8 => dynasm!(ops ; .arch x64 ; movsx rcx, Rb(a) ; mov Rq(d), rcx),
