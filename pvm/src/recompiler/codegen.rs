@@ -449,12 +449,17 @@ impl Codegen<'_> {
                 ; mov rcx, Rq(a) ; cmp rcx, Rq(b) ; cmova rcx, Rq(b) ; mov Rq(d), rcx),
             // Two registers and an immediate: r_A = f(r_B, imm).
             AddImm64 => dynasm!(ops ; .arch x64 ; lea Rq(a), [Rq(b) + x]),
-            AndImm if a == b => dynasm!(ops ; .arch x64 ; and Rq(a), x),
-            XorImm if a == b => dynasm!(ops ; .arch x64 ; xor Rq(a), x),
-            OrImm if a == b => dynasm!(ops ; .arch x64 ; or Rq(a), x),
-            AndImm => dynasm!(ops ; .arch x64 ; mov Rq(a), Rq(b) ; and Rq(a), x),
-            XorImm => dynasm!(ops ; .arch x64 ; mov Rq(a), Rq(b) ; xor Rq(a), x),
-            OrImm => dynasm!(ops ; .arch x64 ; mov Rq(a), Rq(b) ; or Rq(a), x),
+            AndImm | XorImm | OrImm => {
+                // In place on r_A (a copy of r_B first when they differ).
+                if a != b {
+                    dynasm!(ops ; .arch x64 ; mov Rq(a), Rq(b));
+                }
+                match inst.op {
+                    AndImm => dynasm!(ops ; .arch x64 ; and Rq(a), x),
+                    XorImm => dynasm!(ops ; .arch x64 ; xor Rq(a), x),
+                    _ => dynasm!(ops ; .arch x64 ; or Rq(a), x),
+                }
+            }
             MulImm64 => dynasm!(ops ; .arch x64 ; imul rcx, Rq(b), x ; mov Rq(a), rcx),
             AddImm32 => dynasm!(ops ; .arch x64
                 ; lea Rd(a), [Rq(b) + x] ; movsxd Rq(a), Rd(a)),
@@ -472,18 +477,19 @@ impl Codegen<'_> {
                 ; cmp Rq(b), x ; seta cl ; movzx ecx, cl ; mov Rq(a), rcx),
             SetGtSImm => dynasm!(ops ; .arch x64
                 ; cmp Rq(b), x ; setg cl ; movzx ecx, cl ; mov Rq(a), rcx),
-            ShloLImm64 if a == b => dynasm!(ops ; .arch x64 ; shl Rq(a), (x & 63) as i8),
-            ShloLImm64 => dynasm!(ops ; .arch x64
-                ; mov Rq(a), Rq(b) ; shl Rq(a), (x & 63) as i8),
-            ShloRImm64 if a == b => dynasm!(ops ; .arch x64 ; shr Rq(a), (x & 63) as i8),
-            ShloRImm64 => dynasm!(ops ; .arch x64
-                ; mov Rq(a), Rq(b) ; shr Rq(a), (x & 63) as i8),
-            SharRImm64 if a == b => dynasm!(ops ; .arch x64 ; sar Rq(a), (x & 63) as i8),
-            SharRImm64 => dynasm!(ops ; .arch x64
-                ; mov Rq(a), Rq(b) ; sar Rq(a), (x & 63) as i8),
-            RotR64Imm if a == b => dynasm!(ops ; .arch x64 ; ror Rq(a), (x & 63) as i8),
-            RotR64Imm => dynasm!(ops ; .arch x64
-                ; mov Rq(a), Rq(b) ; ror Rq(a), (x & 63) as i8),
+            ShloLImm64 | ShloRImm64 | SharRImm64 | RotR64Imm => {
+                // In place on r_A (a copy of r_B first when they differ).
+                if a != b {
+                    dynasm!(ops ; .arch x64 ; mov Rq(a), Rq(b));
+                }
+                let count = (x & 63) as i8;
+                match inst.op {
+                    ShloLImm64 => dynasm!(ops ; .arch x64 ; shl Rq(a), count),
+                    ShloRImm64 => dynasm!(ops ; .arch x64 ; shr Rq(a), count),
+                    SharRImm64 => dynasm!(ops ; .arch x64 ; sar Rq(a), count),
+                    _ => dynasm!(ops ; .arch x64 ; ror Rq(a), count),
+                }
+            }
             ShloLImm32 => dynasm!(ops ; .arch x64
                 ; mov ecx, Rd(b) ; shl ecx, (x & 31) as i8 ; movsxd rcx, ecx ; mov Rq(a), rcx),
             ShloRImm32 => dynasm!(ops ; .arch x64
