@@ -340,11 +340,17 @@ impl RecompiledInstance {
         // read-write context page (aligned: page start + 3968), and is only used by this
         // instance while it runs.
         let ctx = unsafe { guest.sub(CONTEXT_BELOW_GUEST) }.cast::<VmContext>();
-        let mut context = compiled.template.clone();
-        context.gas = self.gas;
-        context.regs = self.regs.as_mut_ptr();
-        // SAFETY: as above.
-        unsafe { ctx.write(context) };
+        let regs = self.regs.as_mut_ptr();
+        // SAFETY: as above. The per-program fields are rewritten only when another program or
+        // instance (or nobody yet) used this context since.
+        unsafe {
+            if (*ctx).code_base != compiled.template.code_base || (*ctx).regs != regs {
+                let mut context = compiled.template.clone();
+                context.regs = regs;
+                ctx.write(context);
+            }
+            (*ctx).gas = self.gas;
+        }
         let entry = compiled.entry;
         let code_base = compiled.template.code_base as *const u8;
         // SAFETY: instruction offsets lie inside the buffer.
