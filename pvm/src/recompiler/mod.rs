@@ -103,6 +103,11 @@ impl CompiledProgram {
     pub fn code_len(&self) -> usize {
         self.buffer.len()
     }
+
+    /// The machine code (for disassemblers and persistence).
+    pub fn code(&self) -> &[u8] {
+        &self.buffer
+    }
 }
 
 /// A running instance of compiled code.
