@@ -12,8 +12,9 @@
 // `dynasm!` converts runtime register operands with `.into()`, which clippy flags at every use.
 #![allow(clippy::useless_conversion)]
 
-use dynasmrt::x64::Assembler;
 use dynasmrt::{dynasm, AssemblyOffset, DynamicLabel, DynasmApi, DynasmLabelApi, ExecutableBuffer};
+
+use super::buffer::CodeBuffer;
 
 use super::context::{
     exit, Trap, ARG, CODE_BASE, EXIT, EXIT_INDEX, GAS, JUMP_TABLE, JUMP_TABLE_LEN, REGS,
@@ -42,7 +43,7 @@ pub(super) struct Generated {
 }
 
 struct Codegen<'a> {
-    ops: Assembler,
+    ops: CodeBuffer,
     insts: &'a [Inst],
     block_labels: Vec<Option<DynamicLabel>>,
     exit_label: DynamicLabel,
@@ -74,8 +75,7 @@ fn imm(inst: &Inst) -> i32 {
 pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
     let insts = program.insts();
     // Sized for the typical output (about 20 bytes per instruction) so the buffer rarely grows.
-    let mut ops = Assembler::new_with_capacity(insts.len() * 24 + 4096)
-        .map_err(|e| CompileError::Host(e.to_string()))?;
+    let mut ops = CodeBuffer::new(insts.len() * 24 + 4096);
     let mut block_labels = vec![None; insts.len()];
     for &b in program.block_start_indices() {
         block_labels[b as usize] = Some(ops.new_dynamic_label());
@@ -115,9 +115,9 @@ pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
         );
         cg.exit(exit::OUT_OF_GAS, index);
     }
-    let labels = cg.ops.labels();
-    let exit = labels
-        .resolve_dynamic(cg.exit_label)
+    let exit = cg
+        .ops
+        .resolve(cg.exit_label)
         .map_err(|_| CompileError::Host("unresolved exit label".into()))?;
     let jump_table = program
         .jump_targets()
@@ -125,14 +125,14 @@ pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
         .map(|&t| {
             let label = cg.block_labels.get(t as usize).copied().flatten();
             label
-                .and_then(|l| labels.resolve_dynamic(l).ok())
+                .and_then(|l| cg.ops.resolve(l).ok())
                 .map_or(0, |offset| offset.0 as u32)
         })
         .collect();
     let buffer = cg
         .ops
         .finalize()
-        .map_err(|_| CompileError::Host("cannot finalize the code buffer".into()))?;
+        .map_err(|e| CompileError::Host(format!("cannot finalize the code buffer: {e}")))?;
     Ok(Generated {
         buffer,
         entry,

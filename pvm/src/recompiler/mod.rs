@@ -6,6 +6,7 @@
 //! are handed back to the interpreter's definition of that one instruction (`signals.rs`,
 //! [`RecompiledInstance::run`]). See `docs/recompiler.md` for the design.
 
+mod buffer;
 mod codegen;
 mod context;
 mod signals;
