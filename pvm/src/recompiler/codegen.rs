@@ -210,7 +210,8 @@ impl Codegen<'_> {
             Fallthrough => self.jump_to(index + 1, index),
             Unlikely => {}
             Ecalli => {
-                dynasm!(self.ops ; .arch x64 ; mov DWORD [r15 + ARG], inst.x as i32);
+                // The whole 64-bit field, as the host reads it (the id is its low 32 bits).
+                dynasm!(self.ops ; .arch x64 ; mov QWORD [r15 + ARG], inst.x as i32);
                 self.exit(exit::HOST_CALL, index);
             }
             LoadImm64 => {
