@@ -218,3 +218,16 @@ impl Vm {
         each!(self, vm => vm.set_heap_start(addr))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instances_and_code_can_move_between_threads() {
+        fn send<T: Send>() {}
+        fn share<T: Send + Sync>() {}
+        send::<Vm>();
+        share::<Code>();
+    }
+}

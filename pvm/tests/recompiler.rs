@@ -263,3 +263,43 @@ fn a_reused_address_space_keeps_nothing_of_its_previous_user() {
             .unwrap();
     }
 }
+
+/// Memories swapped between instances of different programs (with `memory_mut`) keep working:
+/// each instance runs its own program's code and tables on whatever window it now holds.
+#[test]
+fn swapped_memories_run_each_instances_own_program() {
+    let compile = |text: &str| {
+        let blob = kiln_pvm::asm::assemble(text, IsaVariant::Jam07)
+            .unwrap()
+            .to_bytes();
+        let program = Arc::new(Program::from_blob_bytes(&blob, Profile::JAM_07).unwrap());
+        CompiledProgram::compile(program).unwrap()
+    };
+    // A dynamic jump through the jump table, so stale tables would show.
+    let first = compile(
+        "load_imm r2, &a\njump_ind r2, 0\na:\nload_imm r7, 1\nstore_ind_u8 r7, r1, 0\njump_ind r0, 0\n.jump_table a\n",
+    );
+    let second = compile(
+        "load_imm r7, 2\nload_imm r2, &b\njump_ind r2, 0\nb:\nstore_ind_u8 r7, r1, 1\njump_ind r0, 0\n.jump_table b\n",
+    );
+    let mut x = RecompiledInstance::new(first).unwrap();
+    let mut y = RecompiledInstance::new(second).unwrap();
+    for vm in [&mut x, &mut y] {
+        vm.memory_mut()
+            .set_access(RW_BASE, 4096, Access::Write)
+            .unwrap();
+        vm.set_regs(random_regs(&mut Rng::new(1), u64::from(RW_BASE)));
+    }
+    for round in 0..3 {
+        for (vm, want) in [(&mut x, 1), (&mut y, 2)] {
+            vm.set_gas(100);
+            vm.set_pc(0);
+            assert_eq!(vm.run(), ExitReason::Halt, "round {round}");
+            assert_eq!(vm.reg(7), want, "round {round}");
+        }
+        std::mem::swap(x.memory_mut(), y.memory_mut());
+    }
+    let mut bytes = [0u8; 2];
+    x.memory().host_read(RW_BASE, &mut bytes);
+    assert_eq!(bytes, [1, 2]);
+}

@@ -25,8 +25,8 @@ pub const PAGE_SIZE: u32 = 1 << 12;
 pub const LOW_GUARD: u32 = 1 << 16;
 const PAGE_COUNT: usize = 1 << 20;
 const SPACE: usize = 1 << 32;
-/// At most this many pages that held data are zeroed in place on reset (and stay allocated);
-/// beyond it they are released to the kernel.
+/// At most this many pages that held data are kept allocated (zeroed) by a pooled address space
+/// across resets; beyond it they are released to the kernel.
 const ZERO_IN_PLACE_PAGES: u64 = 64;
 /// A window with at most this many rights transitions keeps its protections while pooled, so
 /// that the next user with the same layout (a service run again) needs no `mprotect` at all.
@@ -89,6 +89,8 @@ pub(super) struct Parts {
     /// to it (see [`FastPath`]) stay valid while the table is updated.
     access: Mapping,
     window: Option<Window>,
+    /// Zeroed pages that reset kept allocated (at most `ZERO_IN_PLACE_PAGES`).
+    kept_pages: PageRuns,
 }
 
 impl Parts {
@@ -97,6 +99,7 @@ impl Parts {
             backing: Backing::new()?,
             access: Mapping::anonymous(PAGE_COUNT, libc::PROT_READ | libc::PROT_WRITE)?,
             window: None,
+            kept_pages: PageRuns::default(),
         })
     }
 }
@@ -249,21 +252,29 @@ impl Memory {
         if let Some(window) = &self.parts.window {
             window.clear_context(CONTEXT_USED);
         }
-        let touched_pages: u64 = self
-            .touched
+        // Pages that held data are zeroed in place and kept (so the next user does not fault
+        // them in) while this and earlier users' kept pages stay few; otherwise all of them are
+        // released to the kernel.
+        let mut kept = std::mem::take(&mut self.parts.kept_pages);
+        for (first, last) in self.touched.iter() {
+            kept.set(first, last, true);
+        }
+        let kept_count: u64 = kept
             .iter()
             .map(|(first, last)| u64::from(last - first) + 1)
             .sum();
-        for (first, last) in self.touched.iter() {
-            if touched_pages <= ZERO_IN_PLACE_PAGES {
-                // A few pages: zero them and keep them, so the next user does not fault them in.
+        if kept_count <= ZERO_IN_PLACE_PAGES {
+            for (first, last) in self.touched.iter() {
                 let (start, len) = (
                     first as usize * PAGE_SIZE as usize,
                     (last - first + 1) as usize * PAGE_SIZE as usize,
                 );
                 // SAFETY: the range lies inside the host view.
                 unsafe { std::ptr::write_bytes(self.base.add(start), 0, len) };
-            } else {
+            }
+            self.parts.kept_pages = kept;
+        } else {
+            for (first, last) in kept.iter() {
                 self.parts.backing.discard(first, last)?;
             }
         }
@@ -292,6 +303,7 @@ impl Memory {
         if self.parts.window.is_none() {
             self.parts.window = Some(Window::new(self.parts.backing.fd())?);
             self.mirror = Mirror::Off;
+            self.window_epoch = 0;
         }
         if self.mirror == Mirror::Off {
             self.start_mirroring();
@@ -413,8 +425,7 @@ impl Memory {
             .as_ref()
             .is_some_and(|w| w.revoke_all().is_err())
         {
-            self.parts.window = None;
-            self.mirror = Mirror::Off;
+            self.lose_window();
         }
     }
 

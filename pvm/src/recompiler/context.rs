@@ -51,6 +51,8 @@ pub(super) struct VmContext {
     pub trap_table_len: u64,
     /// Where the fault handler resumes: the exit path that stores the registers.
     pub fault_exit: u64,
+    /// The compiled program these fields belong to (unique in the process, never reused).
+    pub program_id: u64,
 }
 
 /// Bytes from the context's start to guest address 0.
@@ -88,6 +90,7 @@ mod tests {
             trap_table: std::ptr::null(),
             trap_table_len: 0,
             fault_exit: 0,
+            program_id: 0,
         };
         let ctx = &c as *const VmContext as isize;
         let at = |p: *const u8| (p as isize - ctx) as i32 + BASE;

@@ -31,6 +31,10 @@ pub enum CompileError {
     Host(String),
 }
 
+/// Source of `VmContext::program_id`: unique per compilation, so a context left behind by a freed
+/// program is never mistaken for another's, even at the same addresses.
+static NEXT_PROGRAM_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// Machine code for one program, shared by every instance of it.
 pub struct CompiledProgram {
     program: Arc<Program>,
@@ -83,6 +87,7 @@ impl CompiledProgram {
             trap_table: traps.as_ptr(),
             trap_table_len: traps.len() as u64,
             fault_exit: buffer.ptr(generated.exit) as u64,
+            program_id: NEXT_PROGRAM_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
         Ok(Arc::new(Self {
             program,
@@ -120,8 +125,9 @@ pub struct RecompiledInstance {
     compiled: Arc<CompiledProgram>,
     regs: [u64; 13],
     gas: i64,
-    /// `(window epoch, guest base)` of the window last run on (see [`Memory::window_epoch`]).
-    window: (u64, *mut u8),
+    /// `(window epoch, guest base address)` of the window last run on (see
+    /// [`Memory::window_epoch`]); an address, not a pointer, so the instance stays `Send`.
+    window: (u64, usize),
     /// Memory, heap start, and the interpreter that executes handed-back instructions.
     core: Instance,
     pc: Pc,
@@ -146,7 +152,7 @@ impl RecompiledInstance {
             compiled,
             regs: [0; 13],
             gas: 0,
-            window: (0, std::ptr::null_mut()),
+            window: (0, 0),
             core,
             pc: Pc::At(0),
             resume: Resume::Finished(ExitReason::Panic),
@@ -335,10 +341,10 @@ impl RecompiledInstance {
     /// `(exit code, instruction index, argument)`.
     fn enter(&mut self, index: u32) -> Result<(u32, u32, u64), MemoryError> {
         let guest = if self.window.0 != 0 && self.window.0 == self.core.memory().window_epoch() {
-            self.window.1
+            self.window.1 as *mut u8
         } else {
             let (_, guest) = self.core.memory_mut().window()?;
-            self.window = (self.core.memory().window_epoch(), guest);
+            self.window = (self.core.memory().window_epoch(), guest as usize);
             guest
         };
         let compiled = &*self.compiled;
@@ -350,12 +356,14 @@ impl RecompiledInstance {
         // SAFETY: as above. The per-program fields are rewritten only when another program or
         // instance (or nobody yet) used this context since.
         unsafe {
-            if (*ctx).code_base != compiled.template.code_base || (*ctx).regs != regs {
+            if (*ctx).program_id != compiled.template.program_id || (*ctx).regs != regs {
                 let mut context = compiled.template.clone();
                 context.regs = regs;
                 ctx.write(context);
             }
             (*ctx).gas = self.gas;
+            // Every exit path writes this; a stale code would hide one that does not.
+            (*ctx).exit = 0;
         }
         let entry = compiled.entry;
         let code_base = compiled.template.code_base as *const u8;
