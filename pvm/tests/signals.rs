@@ -19,7 +19,7 @@ extern "C" fn previous_handler(_signal: libc::c_int) {
 }
 
 /// In the child: installs a handler, then Kiln's (by compiling), checks that a guest fault is
-/// still Kiln's, then raises a host fault (`fault`) or sends itself SIGSEGV (`sent`).
+/// still Kiln's, then raises a host fault (`fault`) or sends its thread SIGSEGV (`sent`).
 fn child(mode: &str) -> ! {
     // SAFETY: installing a plain handler in this single-purpose child process.
     unsafe {
@@ -50,7 +50,9 @@ fn child(mode: &str) -> ! {
                 std::ptr::write_volatile(page.cast::<u8>(), 1);
             }
             _ => {
-                libc::kill(libc::getpid(), libc::SIGSEGV);
+                // Thread-directed, so it is delivered before `raise` returns (a process-directed
+                // `kill` may land on another thread while this one exits).
+                libc::raise(libc::SIGSEGV);
             }
         }
     }
