@@ -303,3 +303,34 @@ fn swapped_memories_run_each_instances_own_program() {
     x.memory().host_read(RW_BASE, &mut bytes);
     assert_eq!(bytes, [1, 2]);
 }
+
+/// Registers the program never names are not loaded or stored by generated code; the values
+/// the host gives them stay, exactly as on the interpreter.
+#[test]
+fn registers_a_program_never_names_keep_the_hosts_values() {
+    let mut regs = [0u64; 13];
+    regs[0] = u64::from(kiln_pvm::HALT_ADDRESS);
+    regs[5] = 55;
+    regs[11] = 0x1111;
+    let (exit, out) = both(
+        "load_imm r3, 3\necalli 1\nadd_imm_64 r3, r3, 1\njump_ind r0, 0\n",
+        regs,
+    );
+    assert_eq!(exit, ExitReason::HostCall(1));
+    assert_eq!((out[3], out[5], out[11]), (3, 55, 0x1111));
+    let blob = kiln_pvm::asm::assemble(
+        "load_imm r3, 3\necalli 1\nadd_imm_64 r3, r3, 1\njump_ind r0, 0\n",
+        IsaVariant::Jam07,
+    )
+    .unwrap()
+    .to_bytes();
+    let program = Arc::new(Program::from_blob_bytes(&blob, Profile::JAM_07).unwrap());
+    let mut jit = RecompiledInstance::new(CompiledProgram::compile(program).unwrap()).unwrap();
+    jit.set_regs(regs);
+    jit.set_gas(100);
+    assert_eq!(jit.run(), ExitReason::HostCall(1));
+    jit.set_reg(5, 77);
+    jit.set_reg(11, 0x2222);
+    assert_eq!(jit.run(), ExitReason::Halt);
+    assert_eq!((jit.reg(3), jit.reg(5), jit.reg(11)), (4, 77, 0x2222));
+}

@@ -89,7 +89,17 @@ pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
         oog_stubs: Vec::new(),
         traps: Vec::new(),
     };
-    let entry = cg.emit_entry_and_exit();
+    // Registers no instruction names are neither loaded nor stored: generated code cannot
+    // observe or change them, so their values stay wherever the host put them.
+    let mut used = [false; 13];
+    for inst in insts {
+        for r in [inst.ra, inst.rb, inst.rd] {
+            if let Some(slot) = used.get_mut(usize::from(r)) {
+                *slot = true;
+            }
+        }
+    }
+    let entry = cg.emit_entry_and_exit(&used);
     let mut inst_offsets = Vec::with_capacity(insts.len());
     for i in 0..insts.len() {
         if let Some(label) = cg.block_labels[i] {
@@ -144,7 +154,7 @@ pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
 }
 
 impl Codegen<'_> {
-    fn emit_entry_and_exit(&mut self) -> AssemblyOffset {
+    fn emit_entry_and_exit(&mut self, used: &[bool; 13]) -> AssemblyOffset {
         let entry = self.ops.offset();
         dynasm!(self.ops
             ; .arch x64
@@ -154,7 +164,12 @@ impl Codegen<'_> {
             ; mov rax, QWORD [r15 + REGS]
         );
         // `rax` holds the register array's address, so it is loaded last.
-        let mut order: Vec<(usize, u8)> = HOST_REG.iter().copied().enumerate().collect();
+        let mut order: Vec<(usize, u8)> = HOST_REG
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(g, _)| used[g])
+            .collect();
         order.sort_by_key(|&(_, h)| h == 0);
         for (g, h) in order {
             dynasm!(self.ops ; .arch x64 ; mov Rq(h), QWORD [rax + 8 * g as i32]);
@@ -162,7 +177,7 @@ impl Codegen<'_> {
         dynasm!(self.ops ; .arch x64 ; jmp rcx);
         let exit_label = self.exit_label;
         dynasm!(self.ops ; .arch x64 ; =>exit_label ; mov rcx, QWORD [r15 + REGS]);
-        for (g, &h) in HOST_REG.iter().enumerate() {
+        for (g, &h) in HOST_REG.iter().enumerate().filter(|&(g, _)| used[g]) {
             dynasm!(self.ops ; .arch x64 ; mov QWORD [rcx + 8 * g as i32], Rq(h));
         }
         dynasm!(self.ops
