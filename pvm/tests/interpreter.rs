@@ -474,6 +474,30 @@ fn branches_to_a_non_block_start_panic_at_the_branch() {
     );
 }
 
+/// The peer's bug class: a loop whose back edge lands in the middle of its own block. The
+/// branch panics (no re-entry without paying for the block), with the gas of the blocks entered.
+#[test]
+fn a_back_edge_into_the_middle_of_a_block_panics_at_the_branch() {
+    let src = "
+        load_imm r1, 3
+        fallthrough
+    top:
+        add_imm_64 r1, r1, -1
+    mid:
+        add_imm_64 r2, r2, 1
+        branch_ne_imm r1, 0, mid
+        trap
+    ";
+    let (mut vm, pcs) = start(src, &[]);
+    let exit = vm.run();
+    check(
+        &vm,
+        exit,
+        (Panic, pcs[4], GAS - 5, regs(&[(1, 2), (2, 1)])),
+        "back edge mid-block",
+    );
+}
+
 #[test]
 fn dynamic_jumps() {
     let src = "
