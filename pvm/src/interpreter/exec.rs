@@ -23,29 +23,11 @@ impl Instance {
         // SAFETY: `memory` outlives this function and is never replaced during it.
         let fast = unsafe { memory.fast_path() };
 
-        let mut i: usize = match self.resume {
-            Resume::Finished(exit) => return Some(exit),
-            Resume::Continue { index } => index as usize,
-            Resume::Charge { index, cost } => {
-                if gas < cost as i64 {
-                    return Some(ExitReason::OutOfGas);
-                }
-                gas -= cost as i64;
-                self.gas = gas;
-                index as usize
-            }
-            Resume::Invalid { cost } => {
-                if cost > 0 && gas < cost as i64 {
-                    return Some(ExitReason::OutOfGas);
-                }
-                self.gas = gas - cost as i64;
-                let pc = self.pc;
-                return Some(self.finish(
-                    ExitReason::Panic,
-                    pc,
-                    Resume::Finished(ExitReason::Panic),
-                ));
-            }
+        let started = self.resume.begin(&mut gas);
+        self.gas = gas;
+        let mut i = match started {
+            Ok(index) => index as usize,
+            Err(exit) => return Some(exit),
         };
 
         // Every exit writes the machine state back.

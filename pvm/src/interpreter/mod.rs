@@ -49,6 +49,47 @@ pub(crate) enum Resume {
     Finished(ExitReason),
 }
 
+impl Resume {
+    /// A fresh entry at `pc`: charge the whole block containing it, or trap if `pc` is not an
+    /// instruction.
+    pub(crate) fn entering(program: &Program, pc: u32) -> Self {
+        match program.entry_point(pc) {
+            Some(e) => Resume::Charge {
+                index: e.index,
+                cost: e.block_cost,
+            },
+            None => Resume::Invalid {
+                cost: program.invalid_entry_cost(),
+            },
+        }
+    }
+
+    /// Pays for starting a run from here with `gas`: `Ok(index)` to execute from, or the exit
+    /// to report at once. Out of gas changes nothing (the next run tries again); an invalid
+    /// entry traps after paying and leaves the machine finished.
+    pub(crate) fn begin(&mut self, gas: &mut i64) -> Result<u32, ExitReason> {
+        match *self {
+            Resume::Finished(exit) => Err(exit),
+            Resume::Continue { index } => Ok(index),
+            Resume::Charge { index, cost } => {
+                if *gas < cost as i64 {
+                    return Err(ExitReason::OutOfGas);
+                }
+                *gas -= cost as i64;
+                Ok(index)
+            }
+            Resume::Invalid { cost } => {
+                if cost > 0 && *gas < cost as i64 {
+                    return Err(ExitReason::OutOfGas);
+                }
+                *gas -= cost as i64;
+                *self = Resume::Finished(ExitReason::Panic);
+                Err(ExitReason::Panic)
+            }
+        }
+    }
+}
+
 /// One running PVM: registers, gas, memory and position in a shared program.
 pub struct Instance {
     program: Arc<Program>,
@@ -94,15 +135,7 @@ impl Instance {
     /// Enters execution at `pc`: the next `run` charges the whole block containing it.
     pub fn set_pc(&mut self, pc: u32) {
         self.pc = pc;
-        self.resume = match self.program.entry_point(pc) {
-            Some(e) => Resume::Charge {
-                index: e.index,
-                cost: e.block_cost,
-            },
-            None => Resume::Invalid {
-                cost: self.program.invalid_entry_cost(),
-            },
-        };
+        self.resume = Resume::entering(&self.program, pc);
     }
 
     /// The pc at the last exit (or as set): the halting jump, the trapping or faulting

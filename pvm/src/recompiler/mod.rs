@@ -170,15 +170,7 @@ impl RecompiledInstance {
     pub fn set_pc(&mut self, pc: u32) {
         let program = &self.compiled.program;
         self.pc = Pc::At(pc);
-        self.resume = match program.entry_point(pc) {
-            Some(e) => Resume::Charge {
-                index: e.index,
-                cost: e.block_cost,
-            },
-            None => Resume::Invalid {
-                cost: program.invalid_entry_cost(),
-            },
-        };
+        self.resume = Resume::entering(program, pc);
     }
 
     /// pc at the last exit (see [`crate::Instance::pc`]).
@@ -244,34 +236,11 @@ impl RecompiledInstance {
         exit
     }
 
-    /// Charges the block at `index` and continues there, or stops out of gas.
-    fn charge(&mut self, index: u32, cost: u64) -> Option<ExitReason> {
-        if self.gas < cost as i64 {
-            return Some(self.stop(ExitReason::OutOfGas, index, Resume::Charge { index, cost }));
-        }
-        self.gas -= cost as i64;
-        None
-    }
-
     /// Runs until an exit, with the same results and gas as the interpreter.
     pub fn run(&mut self) -> ExitReason {
-        let mut index = match self.resume {
-            Resume::Finished(exit) => return exit,
-            Resume::Continue { index } => index,
-            Resume::Charge { index, cost } => {
-                if let Some(exit) = self.charge(index, cost) {
-                    return exit;
-                }
-                index
-            }
-            Resume::Invalid { cost } => {
-                if cost > 0 && self.gas < cost as i64 {
-                    return ExitReason::OutOfGas;
-                }
-                self.gas -= cost as i64;
-                self.resume = Resume::Finished(ExitReason::Panic);
-                return ExitReason::Panic;
-            }
+        let mut index = match self.resume.begin(&mut self.gas) {
+            Ok(index) => index,
+            Err(exit) => return exit,
         };
         loop {
             let (code, at, arg) = match self.enter(index) {
