@@ -334,3 +334,33 @@ fn registers_a_program_never_names_keep_the_hosts_values() {
     assert_eq!(jit.run(), ExitReason::Halt);
     assert_eq!((jit.reg(3), jit.reg(5), jit.reg(11)), (4, 77, 0x2222));
 }
+
+/// Rights that alternate page by page past the mapping budget degrade the window: every access
+/// then faults into the checked slow path, with the same results as the interpreter.
+#[test]
+fn a_degraded_window_gives_the_same_results() {
+    let text = "load_imm r3, 0\nfallthrough\nl:\nstore_ind_u64 r3, r1, 8\nload_ind_u64 r4, r1, 8\n\
+                add_64 r5, r5, r4\nadd_imm_64 r1, r1, 8192\nadd_imm_64 r3, r3, 1\n\
+                branch_ne_imm r3, 40, l\nload_ind_u8 r6, r1, 4096\njump_ind r0, 0\n";
+    // 1,200 rights transitions: writable, none, writable, none, ...
+    let pages: Vec<(u32, Access)> = (0..600u32)
+        .map(|k| (RW_BASE + 2 * k * 4096, Access::Write))
+        .collect();
+    let mut regs = [0u64; 13];
+    regs[0] = u64::from(kiln_pvm::HALT_ADDRESS);
+    regs[1] = u64::from(RW_BASE);
+    let (exit, out) = both_with(text, regs, &pages);
+    assert_eq!(exit, ExitReason::PageFault(RW_BASE + 80 * 4096 + 4096));
+    assert_eq!(out[5], (0..40).sum::<u64>());
+
+    let blob = kiln_pvm::asm::assemble(text, IsaVariant::Jam07)
+        .unwrap()
+        .to_bytes();
+    let program = Arc::new(Program::from_blob_bytes(&blob, Profile::JAM_07).unwrap());
+    let mut jit = RecompiledInstance::new(CompiledProgram::compile(program).unwrap()).unwrap();
+    apply(jit.memory_mut(), &pages);
+    jit.set_regs(regs);
+    jit.set_gas(10_000);
+    jit.run();
+    assert!(jit.memory().window_degraded());
+}

@@ -42,6 +42,17 @@ impl CodeBuffer {
         }
     }
 
+    /// A relocation for a field of the instruction being emitted.
+    fn patch_here(
+        &self,
+        target_offset: isize,
+        field_offset: u8,
+        ref_offset: u8,
+        kind: X64Relocation,
+    ) -> PatchLoc<X64Relocation> {
+        PatchLoc::new(self.offset(), target_offset, field_offset, ref_offset, kind)
+    }
+
     /// A fresh label to define and refer to.
     pub(super) fn new_dynamic_label(&mut self) -> DynamicLabel {
         self.labels.new_dynamic_label()
@@ -152,7 +163,7 @@ impl DynasmLabelApi for CodeBuffer {
         ref_offset: u8,
         kind: X64Relocation,
     ) {
-        let at = PatchLoc::new(self.offset(), target_offset, field_offset, ref_offset, kind);
+        let at = self.patch_here(target_offset, field_offset, ref_offset, kind);
         self.relocs.add_static(StaticLabel::global(name), at);
     }
 
@@ -164,7 +175,7 @@ impl DynasmLabelApi for CodeBuffer {
         ref_offset: u8,
         kind: X64Relocation,
     ) {
-        let at = PatchLoc::new(self.offset(), target_offset, field_offset, ref_offset, kind);
+        let at = self.patch_here(target_offset, field_offset, ref_offset, kind);
         self.relocs.add_dynamic(id, at);
     }
 
@@ -180,7 +191,7 @@ impl DynasmLabelApi for CodeBuffer {
             Some(label) => label.next(),
             None => StaticLabel::first(name),
         };
-        let at = PatchLoc::new(self.offset(), target_offset, field_offset, ref_offset, kind);
+        let at = self.patch_here(target_offset, field_offset, ref_offset, kind);
         self.relocs.add_static(label, at);
     }
 
@@ -196,7 +207,7 @@ impl DynasmLabelApi for CodeBuffer {
             self.error = Some(DynasmError::UnknownLabel(dynasmrt::LabelKind::Local(name)));
             return;
         };
-        let at = PatchLoc::new(self.offset(), target_offset, field_offset, ref_offset, kind);
+        let at = self.patch_here(target_offset, field_offset, ref_offset, kind);
         self.relocs.add_static(label, at);
     }
 
@@ -207,7 +218,7 @@ impl DynasmLabelApi for CodeBuffer {
         ref_offset: u8,
         kind: X64Relocation,
     ) {
-        let loc = PatchLoc::new(self.offset(), 0, field_offset, ref_offset, kind);
+        let loc = self.patch_here(0, field_offset, ref_offset, kind);
         let range = loc.range(0);
         if loc.patch(&mut self.ops[range], 0, value).is_err() {
             self.error = Some(DynasmError::ImpossibleRelocation(

@@ -281,7 +281,6 @@ impl RecompiledInstance {
         self.core.set_gas(self.gas);
         self.core
             .set_position(self.pc_of(index), Resume::Continue { index });
-
         let exit = self.core.run();
         self.regs = self.core.regs();
         self.gas = self.core.gas();
