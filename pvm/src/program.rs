@@ -96,7 +96,13 @@ pub struct Program {
     block_cost: Vec<u64>,
     block_starts: Vec<u32>,
     jump_targets: Vec<u32>,
+    /// For every `PC_GROUP` bytes of code, the index of the first instruction at or after the
+    /// group's first pc: a pc is found with one table load and a short forward scan.
+    first_index_of_group: Vec<u32>,
 }
+
+/// Bytes of code per entry of [`Program::first_index_of_group`].
+const PC_GROUP: usize = 32;
 
 /// Where a run may begin: the instruction index and the gas of the block that contains it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,17 +180,16 @@ impl Program {
         // GP's ϖ: valid instructions at pc 0 or right after a valid terminator. (A valid
         // instruction right after another one is its fall-through successor: otherwise an
         // implicit trap would stand between them.)
+        let first_index_of_group = group_index(&insts, code.len());
         let is_jump_target = |insts: &[Inst], i: usize| -> bool {
             origins[i] == Origin::Real
                 && (insts[i].pc == 0
                     || i > 0 && origins[i - 1] == Origin::Real && insts[i - 1].op.is_terminator())
         };
         let resolve = |insts: &[Inst], target: u32| -> u32 {
-            insts
-                .binary_search_by_key(&target, |i| i.pc)
-                .ok()
-                .filter(|&i| is_jump_target(insts, i))
-                .map_or(INVALID_TARGET, |i| i as u32)
+            find_index(insts, &first_index_of_group, target)
+                .filter(|&i| is_jump_target(insts, i as usize))
+                .unwrap_or(INVALID_TARGET)
         };
         let jump_targets: Vec<u32> = blob
             .jump_table
@@ -205,6 +210,7 @@ impl Program {
             block_cost,
             block_starts,
             jump_targets,
+            first_index_of_group,
         })
     }
 
@@ -259,10 +265,7 @@ impl Program {
 
     /// The index of the instruction at `pc`, if an instruction (or implicit trap) stands there.
     pub fn index_of_pc(&self, pc: u32) -> Option<u32> {
-        self.insts
-            .binary_search_by_key(&pc, |i| i.pc)
-            .ok()
-            .map(|i| i as u32)
+        find_index(&self.insts, &self.first_index_of_group, pc)
     }
 
     /// Where a run entered at `pc` starts, and the cost of the block containing it; `None` when
@@ -361,6 +364,33 @@ fn trap_at(pc: usize) -> Inst {
         x: 0,
         y: 0,
     }
+}
+
+/// For each group of `PC_GROUP` pcs (up to and including `code_len`), the index of the first
+/// instruction at or after the group's start (`insts.len()` past the last one).
+fn group_index(insts: &[Inst], code_len: usize) -> Vec<u32> {
+    let groups = code_len / PC_GROUP + 1;
+    let mut table = Vec::with_capacity(groups);
+    for (i, inst) in insts.iter().enumerate() {
+        while table.len() * PC_GROUP <= inst.pc as usize && table.len() < groups {
+            table.push(i as u32);
+        }
+    }
+    table.resize(groups, insts.len() as u32);
+    table
+}
+
+/// The index of the instruction at `pc`, found through [`group_index`]'s table.
+#[inline]
+fn find_index(insts: &[Inst], groups: &[u32], pc: u32) -> Option<u32> {
+    let mut i = *groups.get(pc as usize / PC_GROUP)? as usize;
+    while let Some(inst) = insts.get(i) {
+        if inst.pc >= pc {
+            return (inst.pc == pc).then_some(i as u32);
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The next set bit of `mask` at or after `from`, below `len`.

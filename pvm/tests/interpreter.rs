@@ -511,7 +511,8 @@ fn dynamic_jumps() {
         jump_ind r0, 0
     ";
     // 0, odd, past the table, a table entry that is not a block start: panic at the jump_ind.
-    for r1 in [0, 1, 3, 6, 4, 0x1_0000_0000] {
+    // (Also addresses next to the halt address and at the top of the 32-bit range.)
+    for r1 in [0, 1, 3, 6, 4, 0x1_0000_0000, 0xFFFF_FFFF, 0x8000_0000, 0xFFFF_0002, 0xFFFE_FFFF] {
         let (mut vm, _) = start(src, &[(1, r1)]);
         let exit = vm.run();
         let what = format!("jump_ind {r1:#x}");

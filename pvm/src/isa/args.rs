@@ -26,18 +26,30 @@ fn zeta(code: &[u8], at: usize) -> u8 {
     code.get(at).copied().unwrap_or(0)
 }
 
+/// Eight bytes of `ζ` from `at`, little-endian (one unaligned load away from the code's end).
+#[inline(always)]
+fn read_u64(code: &[u8], at: usize) -> u64 {
+    match code.get(at..at + 8) {
+        Some(bytes) => u64::from_le_bytes(bytes.try_into().expect("eight bytes")),
+        None => read_u64_near_end(code, at),
+    }
+}
+
+#[cold]
+fn read_u64_near_end(code: &[u8], at: usize) -> u64 {
+    (0..8).fold(0, |value, i| {
+        value | u64::from(zeta(code, at + i)) << (8 * i)
+    })
+}
+
 /// `X_len`: a little-endian `len`-byte value from `ζ[at..]`, sign-extended to 64 bits (len ≤ 4 or 8).
-#[inline]
+#[inline(always)]
 fn signed_imm(code: &[u8], at: usize, len: usize) -> u64 {
     if len == 0 {
         return 0;
     }
-    let mut value = 0u64;
-    for i in 0..len {
-        value |= u64::from(zeta(code, at + i)) << (8 * i);
-    }
     let shift = 64 - 8 * len as u32;
-    (((value << shift) as i64) >> shift) as u64
+    (((read_u64(code, at) << shift) as i64) >> shift) as u64
 }
 
 #[inline(always)]
@@ -52,10 +64,12 @@ pub fn skip_len(mask: &[u8], code_len: usize, pc: usize) -> usize {
     let start = pc + 1;
     let byte = start / 8;
     // 32 bits from the byte holding `start` cover bits start..start+24 after the shift.
-    let mut word = 0u64;
-    for i in 0..5 {
-        word |= u64::from(mask.get(byte + i).copied().unwrap_or(0)) << (8 * i);
-    }
+    let mut word = match mask.get(byte..byte + 8) {
+        Some(bytes) => u64::from_le_bytes(bytes.try_into().expect("eight bytes")),
+        None => (0..5).fold(0, |word, i| {
+            word | u64::from(mask.get(byte + i).copied().unwrap_or(0)) << (8 * i)
+        }),
+    };
     word >>= start % 8;
     // The mask is followed by ones: the code's end counts as an instruction start.
     let to_end = code_len.saturating_sub(start);
@@ -77,11 +91,7 @@ pub fn decode_args(op: Opcode, code: &[u8], pc: usize, skip: usize) -> Args {
         Format::Imm => args.imm1 = signed_imm(code, pc + 1, skip.min(4)),
         Format::RegImm64 => {
             args.ra = lo;
-            let mut v = 0u64;
-            for i in 0..8 {
-                v |= u64::from(zeta(code, pc + 2 + i)) << (8 * i);
-            }
-            args.imm1 = v;
+            args.imm1 = read_u64(code, pc + 2);
         }
         Format::ImmImm => {
             let lx = usize::from(b1 % 8).min(4);

@@ -1,16 +1,14 @@
-//! The target generated code is assembled into: a byte vector reused across compilations on the
-//! same thread (so that a large program does not fault in a fresh multi-megabyte buffer every
-//! time), with dynasmrt's label and relocation registries. Finished code is copied into an
-//! executable mapping.
+//! The byte vector generated code is assembled into, reused across compilations on the same
+//! thread (so a large program does not fault in a fresh multi-megabyte buffer every time).
+//!
+//! Instruction bodies are encoded by dynasmrt through [`DynasmApi`]; jumps are written here as raw
+//! `rel8` / `rel32` fields and patched by the code generator, which knows every target by
+//! instruction index. That keeps label bookkeeping to one `u32` per instruction instead of a
+//! label registry and relocation list.
 
 use std::cell::RefCell;
 
-use dynasmrt::components::{LabelRegistry, PatchLoc, RelocRegistry, StaticLabel};
-use dynasmrt::mmap::MutableBuffer;
-use dynasmrt::x64::X64Relocation;
-use dynasmrt::{
-    AssemblyOffset, DynamicLabel, DynasmApi, DynasmError, DynasmLabelApi, ExecutableBuffer,
-};
+use dynasmrt::{AssemblyOffset, DynasmApi};
 
 /// Spare buffers larger than this are freed rather than kept for the next compilation.
 const KEEP_AT_MOST: usize = 64 << 20;
@@ -19,13 +17,33 @@ thread_local! {
     static SPARE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// An assembler writing into a reusable vector. Code is position-independent (relocations are
-/// relative), so it is assembled at base address 0.
+/// An x86 condition code (the low nibble of `jcc` / `setcc` / `cmovcc`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(super) enum Cond {
+    Below = 0x2,
+    AboveEq = 0x3,
+    Eq = 0x4,
+    NotEq = 0x5,
+    BelowEq = 0x6,
+    Above = 0x7,
+    Less = 0xC,
+    GreaterEq = 0xD,
+    LessEq = 0xE,
+    Greater = 0xF,
+}
+
+/// Where a jump's displacement field was written, to be patched once its target is known.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Rel32(u32);
+
+/// A forward `rel8` jump to be bound to a later offset.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Rel8(u32);
+
+/// Position-independent code being assembled at base address 0.
 pub(super) struct CodeBuffer {
     ops: Vec<u8>,
-    labels: LabelRegistry,
-    relocs: RelocRegistry<X64Relocation>,
-    error: Option<DynasmError>,
 }
 
 impl CodeBuffer {
@@ -34,73 +52,97 @@ impl CodeBuffer {
         let mut ops = SPARE.with(|spare| std::mem::take(&mut *spare.borrow_mut()));
         ops.clear();
         ops.reserve(capacity);
-        Self {
-            ops,
-            labels: LabelRegistry::new(),
-            relocs: RelocRegistry::new(),
-            error: None,
-        }
+        Self { ops }
     }
 
-    /// A relocation for a field of the instruction being emitted.
-    fn patch_here(
-        &self,
-        target_offset: isize,
-        field_offset: u8,
-        ref_offset: u8,
-        kind: X64Relocation,
-    ) -> PatchLoc<X64Relocation> {
-        PatchLoc::new(self.offset(), target_offset, field_offset, ref_offset, kind)
+    /// The current offset.
+    #[inline(always)]
+    pub(super) fn here(&self) -> u32 {
+        self.ops.len() as u32
     }
 
-    /// A fresh label to define and refer to.
-    pub(super) fn new_dynamic_label(&mut self) -> DynamicLabel {
-        self.labels.new_dynamic_label()
+    /// Raw bytes.
+    #[inline(always)]
+    pub(super) fn bytes(&mut self, bytes: &[u8]) {
+        self.ops.extend_from_slice(bytes);
     }
 
-    /// Where `label` was defined.
-    pub(super) fn resolve(&self, label: DynamicLabel) -> Result<AssemblyOffset, DynasmError> {
-        self.labels.resolve_dynamic(label)
+    /// `mov ecx, value`.
+    #[inline(always)]
+    pub(super) fn mov_ecx(&mut self, value: u32) {
+        let v = value.to_le_bytes();
+        self.bytes(&[0xB9, v[0], v[1], v[2], v[3]]);
     }
 
-    /// Resolves every relocation and copies the code into an executable mapping.
-    pub(super) fn finalize(mut self) -> Result<ExecutableBuffer, String> {
-        if let Some(e) = self.error.take() {
-            return Err(e.to_string());
-        }
-        let statics: Vec<_> = self.relocs.take_statics().collect();
-        for (loc, label) in statics {
-            let target = self
-                .labels
-                .resolve_static(&label)
-                .map_err(|e| e.to_string())?;
-            patch(&mut self.ops, &loc, target)?;
-        }
-        let dynamics: Vec<_> = self.relocs.take_dynamics().collect();
-        for (loc, id) in dynamics {
-            let target = self.labels.resolve_dynamic(id).map_err(|e| e.to_string())?;
-            patch(&mut self.ops, &loc, target)?;
-        }
-        let len = self.ops.len();
-        let mut exec = MutableBuffer::new(len.max(1)).map_err(|e| e.to_string())?;
-        exec.set_len(len);
-        exec.copy_from_slice(&self.ops);
-        let exec = exec.make_exec().map_err(|e| e.to_string())?;
+    /// `jmp rel32` to `target` (already emitted).
+    #[inline(always)]
+    pub(super) fn jmp_to(&mut self, target: u32) {
+        let at = self.jmp_forward();
+        self.patch(at, target);
+    }
+
+    /// `jmp rel32` with its displacement left to [`patch`](Self::patch).
+    #[inline(always)]
+    pub(super) fn jmp_forward(&mut self) -> Rel32 {
+        self.bytes(&[0xE9, 0, 0, 0, 0]);
+        Rel32(self.here() - 4)
+    }
+
+    /// `jcc rel32` with its displacement left to [`patch`](Self::patch).
+    #[inline(always)]
+    pub(super) fn jcc_forward(&mut self, cond: Cond) -> Rel32 {
+        self.bytes(&[0x0F, 0x80 | cond as u8, 0, 0, 0, 0]);
+        Rel32(self.here() - 4)
+    }
+
+    /// `jcc rel32` to `target`.
+    #[inline(always)]
+    pub(super) fn jcc_to(&mut self, cond: Cond, target: u32) {
+        let at = self.jcc_forward(cond);
+        self.patch(at, target);
+    }
+
+    /// Points the jump whose displacement is at `at` to `target`.
+    #[inline(always)]
+    pub(super) fn patch(&mut self, at: Rel32, target: u32) {
+        let at = at.0 as usize;
+        let rel = target.wrapping_sub(at as u32 + 4);
+        self.ops[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+    }
+
+    /// A short `jcc` over code that follows; [`bind`](Self::bind) it where that code ends.
+    #[inline(always)]
+    pub(super) fn jcc_short(&mut self, cond: Cond) -> Rel8 {
+        self.bytes(&[0x70 | cond as u8, 0]);
+        Rel8(self.here() - 1)
+    }
+
+    /// A short `jmp` over code that follows.
+    #[inline(always)]
+    pub(super) fn jmp_short(&mut self) -> Rel8 {
+        self.bytes(&[0xEB, 0]);
+        Rel8(self.here() - 1)
+    }
+
+    /// Points a short jump to the current offset. The code jumped over must be under 128 bytes
+    /// (every use skips a few instructions).
+    #[inline(always)]
+    pub(super) fn bind(&mut self, at: Rel8) {
+        let distance = self.here() - (at.0 + 1);
+        debug_assert!(distance < 128, "short jump over {distance} bytes");
+        self.ops[at.0 as usize] = distance as u8;
+    }
+
+    /// The assembled code; the vector goes back to the thread's spare slot when `use_code`
+    /// returns.
+    pub(super) fn finish<T>(mut self, use_code: impl FnOnce(&[u8]) -> T) -> T {
+        let result = use_code(&self.ops);
         let ops = std::mem::take(&mut self.ops);
         if ops.capacity() <= KEEP_AT_MOST {
             SPARE.with(|spare| *spare.borrow_mut() = ops);
         }
-        Ok(exec)
+        result
     }
-}
-
-fn patch(
-    ops: &mut [u8],
-    loc: &PatchLoc<X64Relocation>,
-    target: AssemblyOffset,
-) -> Result<(), String> {
-    loc.patch(&mut ops[loc.range(0)], 0, target.0)
-        .map_err(|_| format!("a jump cannot reach offset {}", target.0))
 }
 
 impl Extend<u8> for CodeBuffer {
@@ -133,97 +175,26 @@ impl DynasmApi for CodeBuffer {
     }
 }
 
-impl DynasmLabelApi for CodeBuffer {
-    type Relocation = X64Relocation;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    fn local_label(&mut self, name: &'static str) {
-        let offset = self.offset();
-        self.labels.define_local(name, offset);
-    }
-
-    fn global_label(&mut self, name: &'static str) {
-        let offset = self.offset();
-        if let Err(e) = self.labels.define_global(name, offset) {
-            self.error = Some(e);
-        }
-    }
-
-    fn dynamic_label(&mut self, id: DynamicLabel) {
-        let offset = self.offset();
-        if let Err(e) = self.labels.define_dynamic(id, offset) {
-            self.error = Some(e);
-        }
-    }
-
-    fn global_relocation(
-        &mut self,
-        name: &'static str,
-        target_offset: isize,
-        field_offset: u8,
-        ref_offset: u8,
-        kind: X64Relocation,
-    ) {
-        let at = self.patch_here(target_offset, field_offset, ref_offset, kind);
-        self.relocs.add_static(StaticLabel::global(name), at);
-    }
-
-    fn dynamic_relocation(
-        &mut self,
-        id: DynamicLabel,
-        target_offset: isize,
-        field_offset: u8,
-        ref_offset: u8,
-        kind: X64Relocation,
-    ) {
-        let at = self.patch_here(target_offset, field_offset, ref_offset, kind);
-        self.relocs.add_dynamic(id, at);
-    }
-
-    fn forward_relocation(
-        &mut self,
-        name: &'static str,
-        target_offset: isize,
-        field_offset: u8,
-        ref_offset: u8,
-        kind: X64Relocation,
-    ) {
-        let label = match self.labels.place_local_reference(name) {
-            Some(label) => label.next(),
-            None => StaticLabel::first(name),
-        };
-        let at = self.patch_here(target_offset, field_offset, ref_offset, kind);
-        self.relocs.add_static(label, at);
-    }
-
-    fn backward_relocation(
-        &mut self,
-        name: &'static str,
-        target_offset: isize,
-        field_offset: u8,
-        ref_offset: u8,
-        kind: X64Relocation,
-    ) {
-        let Some(label) = self.labels.place_local_reference(name) else {
-            self.error = Some(DynasmError::UnknownLabel(dynasmrt::LabelKind::Local(name)));
-            return;
-        };
-        let at = self.patch_here(target_offset, field_offset, ref_offset, kind);
-        self.relocs.add_static(label, at);
-    }
-
-    fn value_relocation(
-        &mut self,
-        value: usize,
-        field_offset: u8,
-        ref_offset: u8,
-        kind: X64Relocation,
-    ) {
-        let loc = self.patch_here(0, field_offset, ref_offset, kind);
-        let range = loc.range(0);
-        if loc.patch(&mut self.ops[range], 0, value).is_err() {
-            self.error = Some(DynasmError::ImpossibleRelocation(
-                dynasmrt::TargetKind::Value(value),
-            ));
-        }
+    #[test]
+    fn jumps_are_relative_to_the_end_of_their_instruction() {
+        let mut b = CodeBuffer::new(64);
+        b.bytes(&[0x90; 3]);
+        let back = b.here();
+        b.jmp_to(back);
+        let fwd = b.jcc_forward(Cond::Less);
+        let short = b.jcc_short(Cond::Eq);
+        b.bytes(&[0x90; 2]);
+        b.bind(short);
+        let end = b.here();
+        b.patch(fwd, end);
+        b.finish(|code| {
+            assert_eq!(&code[3..8], &[0xE9, 0xFB, 0xFF, 0xFF, 0xFF]);
+            assert_eq!(&code[8..14], &[0x0F, 0x8C, 4, 0, 0, 0]);
+            assert_eq!(&code[14..16], &[0x74, 2]);
+        });
     }
 }

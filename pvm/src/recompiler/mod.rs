@@ -6,15 +6,17 @@
 //! are handed back to the interpreter's definition of that one instruction (`signals.rs`,
 //! [`RecompiledInstance::run`]). See `docs/recompiler.md` for the design.
 
+mod alu;
 mod buffer;
 mod codegen;
 mod context;
+mod exec;
 mod signals;
 
 use std::sync::Arc;
 
 use context::{exit, Trap, VmContext, CONTEXT_BELOW_GUEST};
-use dynasmrt::{AssemblyOffset, ExecutableBuffer};
+use exec::ExecutableCode;
 
 use crate::interpreter::{ExitReason, Instance, Resume};
 use crate::memory::{Memory, MemoryError};
@@ -38,7 +40,7 @@ static NEXT_PROGRAM_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::Atomic
 /// Machine code for one program, shared by every instance of it.
 pub struct CompiledProgram {
     program: Arc<Program>,
-    buffer: ExecutableBuffer,
+    code: ExecutableCode,
     /// The trampoline.
     entry: *const u8,
     /// Native offset of every instruction (where runs resume).
@@ -61,7 +63,7 @@ unsafe impl Sync for CompiledProgram {}
 impl std::fmt::Debug for CompiledProgram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CompiledProgram")
-            .field("code_bytes", &self.buffer.len())
+            .field("code_bytes", &self.code.len())
             .finish()
     }
 }
@@ -71,9 +73,10 @@ impl CompiledProgram {
     pub fn compile(program: Arc<Program>) -> Result<Arc<Self>, CompileError> {
         signals::install().map_err(|e| CompileError::Host(format!("fault handler: {e}")))?;
         let generated = codegen::generate(&program)?;
-        let buffer = generated.buffer;
+        let code = generated.code;
         let traps = generated.traps;
         let jump_table = generated.jump_table;
+        let base = code.base();
         let template = VmContext {
             gas: 0,
             exit: 0,
@@ -82,18 +85,19 @@ impl CompiledProgram {
             regs: std::ptr::null_mut(),
             jump_table: jump_table.as_ptr(),
             jump_table_len: jump_table.len() as u64,
-            code_base: buffer.ptr(AssemblyOffset(0)) as u64,
-            code_len: buffer.len() as u64,
+            code_base: base as u64,
+            code_len: code.len() as u64,
             trap_table: traps.as_ptr(),
             trap_table_len: traps.len() as u64,
-            fault_exit: buffer.ptr(generated.exit) as u64,
+            fault_exit: base as u64 + u64::from(generated.exit),
             program_id: NEXT_PROGRAM_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
         Ok(Arc::new(Self {
             program,
-            entry: buffer.ptr(generated.entry),
-            inst_offsets: generated.inst_offsets.iter().map(|o| o.0 as u32).collect(),
-            buffer,
+            // SAFETY: the trampoline lies inside the code.
+            entry: unsafe { base.add(generated.entry as usize) },
+            inst_offsets: generated.inst_offsets,
+            code,
             traps,
             jump_table,
             template,
@@ -107,12 +111,12 @@ impl CompiledProgram {
 
     /// Bytes of machine code.
     pub fn code_len(&self) -> usize {
-        self.buffer.len()
+        self.code.len()
     }
 
     /// The machine code (for disassemblers and persistence).
     pub fn code(&self) -> &[u8] {
-        &self.buffer
+        self.code.bytes()
     }
 }
 
@@ -258,7 +262,10 @@ impl RecompiledInstance {
             let (exit, resume) = match code {
                 exit::PANIC => (ExitReason::Panic, Resume::Finished(ExitReason::Panic)),
                 exit::OUT_OF_GAS => {
+                    // The block check subtracted before branching out: give it back, as the
+                    // interpreter leaves gas untouched when a block cannot be paid.
                     let cost = self.compiled.program.block_cost_at(at);
+                    self.gas += cost as i64;
                     (ExitReason::OutOfGas, Resume::Charge { index: at, cost })
                 }
                 exit::HALT => (ExitReason::Halt, Resume::Finished(ExitReason::Halt)),
