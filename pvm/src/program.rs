@@ -3,7 +3,7 @@
 
 use crate::blob::{BlobError, CodeBlob};
 use crate::gas;
-use crate::isa::{decode_args, skip_len, Args, Format, Opcode};
+use crate::isa::{decode_args, decode_compact, skip_len, Args, CompactArgs, Format, Opcode};
 use crate::profile::Profile;
 
 /// Marker for "no valid target" in resolved branch targets and jump-table entries.
@@ -127,23 +127,56 @@ impl Program {
         let capacity = code.len() / 3 + 2;
         let mut insts: Vec<Inst> = Vec::with_capacity(capacity);
         let mut origins: Vec<Origin> = Vec::with_capacity(capacity);
+        let mut first_index_of_group: Vec<u32> = Vec::with_capacity(code.len() / PC_GROUP + 1);
+        // Instructions carrying a target, resolved once every instruction is known.
+        let mut targeted: Vec<u32> = Vec::new();
+        // Gas blocks start at the first instruction and after every terminator (invalid
+        // opcodes and implicit traps included); each ends at its terminator. A block is priced
+        // once the instruction after it is known (the pipeline model looks at the terminator's
+        // successor); targets are still raw pcs then, as the pricer expects.
+        let mut pricer = gas::BlockPricer::new(profile.gas, profile.isa);
+        let mut block_starts = Vec::new();
+        let mut block_cost: Vec<u64> = Vec::with_capacity(capacity);
+        let mut block_start = 0usize;
+        let mut unpriced: Option<(usize, usize)> = None;
+        let mut price = |insts: &[Inst], block_cost: &mut [u64], (start, end): (usize, usize)| {
+            block_cost[start] = pricer.block_cost_of_insts(code, insts, start, end);
+        };
+        let mut push = |insts: &mut Vec<Inst>, inst: Inst, origin: Origin| {
+            while first_index_of_group.len() * PC_GROUP <= inst.pc as usize {
+                first_index_of_group.push(insts.len() as u32);
+            }
+            let i = insts.len();
+            if has_target(inst.op) {
+                targeted.push(i as u32);
+            }
+            insts.push(inst);
+            origins.push(origin);
+            block_cost.push(0);
+            if let Some(block) = unpriced.take() {
+                price(insts, &mut block_cost, block);
+            }
+            if inst.op.is_terminator() {
+                block_starts.push(block_start as u32);
+                unpriced = Some((block_start, i));
+                block_start = i + 1;
+            }
+        };
         // Walk every instruction start in order; after each, record an implicit trap where
-        // execution would fall through onto a byte that is not an instruction start. Branches
-        // and jumps keep their raw target pc in `y` until blocks are priced.
+        // execution would fall through onto a byte that is not an instruction start.
         let mut next_start = next_set_bit(&blob.mask, code.len(), 0);
         while let Some(pc) = next_start {
             let skip = skip_len(&blob.mask, code.len(), pc);
             let next_pc = pc + 1 + skip;
             let byte = code[pc];
-            let (inst, origin) = match table.decode(byte) {
-                Some(op) => (
-                    compact(op, &decode_args(op, code, pc, skip), pc),
+            match table.decode(byte) {
+                Some(op) => push(
+                    &mut insts,
+                    compact(op, decode_compact(op, code, pc, skip), pc),
                     Origin::Real,
                 ),
-                None => (trap_at(pc), Origin::InvalidOpcode(byte)),
-            };
-            insts.push(inst);
-            origins.push(origin);
+                None => push(&mut insts, trap_at(pc), Origin::InvalidOpcode(byte)),
+            }
             // A skip below 24 stops at the next start (or the end); 24 may have been clamped.
             next_start = if next_pc >= code.len() {
                 None
@@ -153,34 +186,22 @@ impl Program {
                 next_set_bit(&blob.mask, code.len(), next_pc)
             };
             if next_start != Some(next_pc) {
-                insts.push(trap_at(next_pc));
-                origins.push(Origin::NotAnInstruction);
+                push(&mut insts, trap_at(next_pc), Origin::NotAnInstruction);
             }
         }
+        if let Some(block) = unpriced {
+            price(&insts, &mut block_cost, block);
+        }
+        debug_assert_eq!(block_start, insts.len());
+        first_index_of_group.resize(code.len() / PC_GROUP + 1, insts.len() as u32);
 
         if profile.isa.requires_strict_code() {
             check_strict(&insts, &origins, code.len(), profile)?;
         }
 
-        // Gas blocks: start at the first instruction and after every terminator (invalid opcodes
-        // and implicit traps included); each ends at its terminator.
-        let mut pricer = gas::BlockPricer::new(profile.gas, profile.isa);
-        let mut block_starts = Vec::new();
-        let mut block_cost = vec![0u64; insts.len()];
-        let mut start = 0usize;
-        for i in 0..insts.len() {
-            if insts[i].op.is_terminator() {
-                block_starts.push(start as u32);
-                block_cost[start] = pricer.block_cost_of_insts(code, &insts, start, i);
-                start = i + 1;
-            }
-        }
-        debug_assert_eq!(start, insts.len());
-
         // GP's ϖ: valid instructions at pc 0 or right after a valid terminator. (A valid
         // instruction right after another one is its fall-through successor: otherwise an
         // implicit trap would stand between them.)
-        let first_index_of_group = group_index(&insts, code.len());
         let is_jump_target = |insts: &[Inst], i: usize| -> bool {
             origins[i] == Origin::Real
                 && (insts[i].pc == 0
@@ -196,11 +217,9 @@ impl Program {
             .iter()
             .map(|&t| resolve(&insts, t))
             .collect();
-        for i in 0..insts.len() {
-            if has_target(insts[i].op) {
-                let target = resolve(&insts, insts[i].y);
-                insts[i].y = target;
-            }
+        for &i in &targeted {
+            let target = resolve(&insts, insts[i as usize].y);
+            insts[i as usize].y = target;
         }
         Ok(Program {
             profile,
@@ -335,22 +354,16 @@ fn has_target(op: Opcode) -> bool {
 }
 
 /// The compact form of a decoded instruction; targets stay raw pcs (`u32::MAX` if out of range).
-fn compact(op: Opcode, a: &Args, pc: usize) -> Inst {
-    let y = if op == Opcode::LoadImm64 {
-        (a.imm1 >> 32) as u32
-    } else if has_target(op) {
-        u32::try_from(a.target).unwrap_or(u32::MAX)
-    } else {
-        a.imm2 as u32
-    };
+#[inline(always)]
+fn compact(op: Opcode, a: CompactArgs, pc: usize) -> Inst {
     Inst {
         op,
         ra: a.ra,
         rb: a.rb,
         rd: a.rd,
         pc: pc as u32,
-        x: a.imm1 as u32,
-        y,
+        x: a.x,
+        y: a.y,
     }
 }
 
@@ -366,21 +379,8 @@ fn trap_at(pc: usize) -> Inst {
     }
 }
 
-/// For each group of `PC_GROUP` pcs (up to and including `code_len`), the index of the first
-/// instruction at or after the group's start (`insts.len()` past the last one).
-fn group_index(insts: &[Inst], code_len: usize) -> Vec<u32> {
-    let groups = code_len / PC_GROUP + 1;
-    let mut table = Vec::with_capacity(groups);
-    for (i, inst) in insts.iter().enumerate() {
-        while table.len() * PC_GROUP <= inst.pc as usize && table.len() < groups {
-            table.push(i as u32);
-        }
-    }
-    table.resize(groups, insts.len() as u32);
-    table
-}
-
-/// The index of the instruction at `pc`, found through [`group_index`]'s table.
+/// The index of the instruction at `pc`, found through the group table
+/// ([`Program::first_index_of_group`]).
 #[inline]
 fn find_index(insts: &[Inst], groups: &[u32], pc: u32) -> Option<u32> {
     let mut i = *groups.get(pc as usize / PC_GROUP)? as usize;
@@ -435,4 +435,30 @@ fn check_strict(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asm::assemble;
+
+    fn first_block_cost(source: &str) -> u64 {
+        let blob = assemble(source, Profile::JAM_08.isa).expect("assembles");
+        let program = Program::from_blob_bytes(&blob.to_bytes(), Profile::JAM_08).expect("decodes");
+        let (_, cost) = program.block_costs().next().expect("a block");
+        cost
+    }
+
+    #[test]
+    fn a_block_is_priced_with_its_terminators_real_successor() {
+        // The pipeline model charges a branch 1 cycle instead of 20 when either successor
+        // begins with `unlikely` or `trap`: the fall-through successor is the next
+        // instruction, whatever the branch's own length.
+        let source = |successor: &str| {
+            format!("l: add_64 r1, r2, r3\n branch_eq_imm r1, 1234567, l\n {successor}\n trap\n")
+        };
+        let hinted = first_block_cost(&source("unlikely"));
+        let plain = first_block_cost(&source("add_64 r4, r4, r4"));
+        assert!(hinted < plain, "hinted {hinted}, plain {plain}");
+    }
 }

@@ -153,6 +153,106 @@ pub fn decode_args(op: Opcode, code: &[u8], pc: usize, skip: usize) -> Args {
     args
 }
 
+/// The operands of one instruction in the interpreter's compact form (see
+/// [`crate::program::Inst`]): registers, the first immediate truncated to 32 bits, and in `y` the
+/// second immediate, the raw target pc (`u32::MAX` when outside `0..2^32`), or the high half of
+/// `load_imm_64`'s value. Equal to [`decode_args`] followed by that truncation (tested), without
+/// building 64-bit intermediates: this is the decoder's hot path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct CompactArgs {
+    pub ra: u8,
+    pub rb: u8,
+    pub rd: u8,
+    pub x: u32,
+    pub y: u32,
+}
+
+/// `X_len` (len ≤ 4) sign-extended and truncated to 32 bits.
+#[inline(always)]
+fn imm32(code: &[u8], at: usize, len: usize) -> u32 {
+    // Branch-free (lengths vary at random from one instruction to the next): keep `len` bytes
+    // and sign-extend from the top one by flipping and subtracting its sign bit.
+    let bits = 8 * len as u32;
+    let sign = (1u64 << bits) >> 1;
+    let value = read_u64(code, at) & ((1u64 << bits) - 1);
+    ((value ^ sign).wrapping_sub(sign)) as u32
+}
+
+/// `pc + offset` as a raw target (`u32::MAX` when it leaves `0..2^32`).
+#[inline(always)]
+fn target32(pc: usize, offset: u32) -> u32 {
+    u32::try_from(pc as i64 + i64::from(offset as i32)).unwrap_or(u32::MAX)
+}
+
+/// Decodes the operands of `op` at `pc` straight into their compact form.
+#[inline(always)]
+pub(crate) fn decode_compact(op: Opcode, code: &[u8], pc: usize, skip: usize) -> CompactArgs {
+    let b1 = zeta(code, pc + 1);
+    let lo = reg(b1 & 15);
+    let hi = reg(b1 >> 4);
+    let mut c = CompactArgs::default();
+    match op.format() {
+        Format::NoArgs => {}
+        Format::Imm => c.x = imm32(code, pc + 1, skip.min(4)),
+        Format::RegImm64 => {
+            c.ra = lo;
+            let v = read_u64(code, pc + 2);
+            (c.x, c.y) = (v as u32, (v >> 32) as u32);
+        }
+        Format::ImmImm => {
+            let lx = usize::from(b1 % 8).min(4);
+            let ly = skip.saturating_sub(lx + 1).min(4);
+            c.x = imm32(code, pc + 2, lx);
+            c.y = imm32(code, pc + 2 + lx, ly);
+        }
+        Format::Offset => c.y = target32(pc, imm32(code, pc + 1, skip.min(4))),
+        Format::RegImm => {
+            c.ra = lo;
+            c.x = imm32(code, pc + 2, skip.saturating_sub(1).min(4));
+        }
+        Format::RegImmImm | Format::RegImmOffset => {
+            c.ra = lo;
+            let lx = usize::from((b1 >> 4) % 8).min(4);
+            let ly = skip.saturating_sub(lx + 1).min(4);
+            c.x = imm32(code, pc + 2, lx);
+            let y = imm32(code, pc + 2 + lx, ly);
+            c.y = if op.format() == Format::RegImmOffset {
+                target32(pc, y)
+            } else {
+                y
+            };
+        }
+        Format::RegReg => {
+            c.rd = lo;
+            c.ra = hi;
+        }
+        Format::RegRegImm => {
+            c.ra = lo;
+            c.rb = hi;
+            c.x = imm32(code, pc + 2, skip.saturating_sub(1).min(4));
+        }
+        Format::RegRegOffset => {
+            c.ra = lo;
+            c.rb = hi;
+            c.y = target32(pc, imm32(code, pc + 2, skip.saturating_sub(1).min(4)));
+        }
+        Format::RegRegImmImm => {
+            c.ra = lo;
+            c.rb = hi;
+            let lx = usize::from(zeta(code, pc + 2) % 8).min(4);
+            let ly = skip.saturating_sub(lx + 2).min(4);
+            c.x = imm32(code, pc + 3, lx);
+            c.y = imm32(code, pc + 3 + lx, ly);
+        }
+        Format::RegRegReg => {
+            c.ra = lo;
+            c.rb = hi;
+            c.rd = reg(zeta(code, pc + 2) & 15);
+        }
+    }
+    c
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +311,46 @@ mod tests {
                         "len {len} pc {pc}"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn compact_decoding_equals_full_decoding_truncated() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for &op in Opcode::ALL {
+            for _ in 0..200 {
+                let len = 1 + (next() % 20) as usize;
+                let code: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                let pc = (next() % len as u64) as usize;
+                let skip = (next() % 25) as usize;
+                let full = decode_args(op, &code, pc, skip);
+                let targeted = matches!(
+                    op.format(),
+                    Format::Offset | Format::RegImmOffset | Format::RegRegOffset
+                );
+                let y = if op.format() == Format::RegImm64 {
+                    (full.imm1 >> 32) as u32
+                } else if targeted {
+                    u32::try_from(full.target).unwrap_or(u32::MAX)
+                } else {
+                    full.imm2 as u32
+                };
+                let want = CompactArgs {
+                    ra: full.ra,
+                    rb: full.rb,
+                    rd: full.rd,
+                    x: full.imm1 as u32,
+                    y,
+                };
+                let got = decode_compact(op, &code, pc, skip);
+                assert_eq!(got, want, "{op:?} {code:?} pc {pc} skip {skip}");
             }
         }
     }

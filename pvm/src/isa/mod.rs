@@ -8,6 +8,7 @@ mod args;
 mod variant;
 
 pub use args::{decode_args, skip_len, Args};
+pub(crate) use args::{decode_compact, CompactArgs};
 pub use variant::{IsaVariant, OpcodeTable};
 
 /// Operand layout classes of GP §A.5 (F0–F12 in the reference).

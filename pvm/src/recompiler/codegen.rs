@@ -136,14 +136,10 @@ pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
     let mut ops = CodeBuffer::new(insts.len() * 20 + 4096);
     // Registers no instruction names are neither loaded nor stored: generated code cannot
     // observe or change them, so their values stay wherever the host put them.
-    let mut used = [false; 13];
-    for inst in insts {
-        for r in [inst.ra, inst.rb, inst.rd] {
-            if let Some(slot) = used.get_mut(usize::from(r)) {
-                *slot = true;
-            }
-        }
-    }
+    let named = insts.iter().fold(0u32, |named, inst| {
+        named | 1 << (inst.ra & 31) | 1 << (inst.rb & 31) | 1 << (inst.rd & 31)
+    });
+    let used: [bool; 13] = std::array::from_fn(|g| named & 1 << g != 0);
     let (entry, thunks) = emit_trampolines_and_thunks(&mut ops, &used);
     let mut cg = Codegen {
         ops,
