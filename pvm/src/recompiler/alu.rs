@@ -233,6 +233,9 @@ impl Codegen<'_> {
     /// immediate `imm` for the `_alt` forms. The result goes to `dest`.
     fn shift_by_register(&mut self, op: Opcode, dest: u8, value: Option<u8>, imm: i32, count: u8) {
         use Opcode::*;
+        if self.features.bmi2 && self.shift_with_bmi2(op, dest, value, imm, count) {
+            return;
+        }
         let ops = &mut self.ops;
         dynasm!(ops ; .arch x64 ; push rax ; mov rcx, Rq(count));
         match value {
@@ -255,11 +258,64 @@ impl Codegen<'_> {
         dynasm!(ops ; .arch x64 ; pop rax ; mov Rq(dest), rcx);
     }
 
-    /// Leading / trailing zero counts with `bsr` / `bsf` (present on every x86-64), whose
-    /// zero input is handled explicitly (64 or 32).
+    /// Shifts (not rotates) by a register with BMI2's `shlx` / `shrx` / `sarx`, which take the
+    /// count from any register and mask it to 6 (or 5) bits, as PVM does: no `cl`, no saved
+    /// register. Returns false for the rotates, which have no such form.
+    fn shift_with_bmi2(
+        &mut self,
+        op: Opcode,
+        dest: u8,
+        value: Option<u8>,
+        imm: i32,
+        count: u8,
+    ) -> bool {
+        use Opcode::*;
+        let ops = &mut self.ops;
+        let wide = match op {
+            ShloL64 | ShloR64 | SharR64 | ShloLImmAlt64 | ShloRImmAlt64 | SharRImmAlt64 => true,
+            ShloL32 | ShloR32 | SharR32 | ShloLImmAlt32 | ShloRImmAlt32 | SharRImmAlt32 => false,
+            _ => return false,
+        };
+        // The value: r_A, or the immediate in rcx.
+        let v = match value {
+            Some(v) => v,
+            None => {
+                dynasm!(ops ; .arch x64 ; mov rcx, imm);
+                1
+            }
+        };
+        // 64-bit results go straight to the destination; 32-bit ones through ecx, then
+        // sign-extended.
+        let out = if wide { dest } else { 1 };
+        match op {
+            ShloL64 | ShloLImmAlt64 => dynasm!(ops ; .arch x64 ; shlx Rq(out), Rq(v), Rq(count)),
+            ShloR64 | ShloRImmAlt64 => dynasm!(ops ; .arch x64 ; shrx Rq(out), Rq(v), Rq(count)),
+            SharR64 | SharRImmAlt64 => dynasm!(ops ; .arch x64 ; sarx Rq(out), Rq(v), Rq(count)),
+            ShloL32 | ShloLImmAlt32 => dynasm!(ops ; .arch x64 ; shlx Rd(out), Rd(v), Rd(count)),
+            ShloR32 | ShloRImmAlt32 => dynasm!(ops ; .arch x64 ; shrx Rd(out), Rd(v), Rd(count)),
+            _ => dynasm!(ops ; .arch x64 ; sarx Rd(out), Rd(v), Rd(count)),
+        }
+        if !wide {
+            dynasm!(ops ; .arch x64 ; movsxd Rq(dest), ecx);
+        }
+        true
+    }
+
+    /// Leading / trailing zero counts: `lzcnt` / `tzcnt` where available, else `bsr` / `bsf`
+    /// (present on every x86-64) with the zero input handled explicitly (64 or 32).
     fn count_zeros(&mut self, op: Opcode, d: u8, a: u8) {
         use Opcode::*;
         let ops = &mut self.ops;
+        if self.features.lzcnt_tzcnt {
+            // Defined for zero (the operand width), exactly as PVM counts.
+            match op {
+                LeadingZeroBits64 => dynasm!(ops ; .arch x64 ; lzcnt Rq(d), Rq(a)),
+                LeadingZeroBits32 => dynasm!(ops ; .arch x64 ; lzcnt Rd(d), Rd(a)),
+                TrailingZeroBits64 => dynasm!(ops ; .arch x64 ; tzcnt Rq(d), Rq(a)),
+                _ => dynasm!(ops ; .arch x64 ; tzcnt Rd(d), Rd(a)),
+            }
+            return;
+        }
         match op {
             LeadingZeroBits64 | LeadingZeroBits32 => {
                 if op == LeadingZeroBits64 {

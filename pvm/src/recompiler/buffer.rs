@@ -145,15 +145,23 @@ impl CodeBuffer {
     }
 }
 
+// dynasmrt emits an instruction as a few pieces of one to eight bytes. `Vec::extend` would copy
+// each with a `memcpy` call; byte pushes and fixed-size copies inline to a handful of moves.
 impl Extend<u8> for CodeBuffer {
+    #[inline(always)]
     fn extend<T: IntoIterator<Item = u8>>(&mut self, iter: T) {
-        self.ops.extend(iter)
+        for byte in iter {
+            self.ops.push(byte);
+        }
     }
 }
 
 impl<'a> Extend<&'a u8> for CodeBuffer {
+    #[inline(always)]
     fn extend<T: IntoIterator<Item = &'a u8>>(&mut self, iter: T) {
-        self.ops.extend(iter)
+        for &byte in iter {
+            self.ops.push(byte);
+        }
     }
 }
 
@@ -162,8 +170,39 @@ impl DynasmApi for CodeBuffer {
         AssemblyOffset(self.ops.len())
     }
 
+    #[inline(always)]
     fn push(&mut self, byte: u8) {
         self.ops.push(byte);
+    }
+
+    #[inline(always)]
+    fn push_i16(&mut self, value: i16) {
+        self.ops.extend_from_slice(&value.to_le_bytes());
+    }
+
+    #[inline(always)]
+    fn push_i32(&mut self, value: i32) {
+        self.ops.extend_from_slice(&value.to_le_bytes());
+    }
+
+    #[inline(always)]
+    fn push_i64(&mut self, value: i64) {
+        self.ops.extend_from_slice(&value.to_le_bytes());
+    }
+
+    #[inline(always)]
+    fn push_u16(&mut self, value: u16) {
+        self.ops.extend_from_slice(&value.to_le_bytes());
+    }
+
+    #[inline(always)]
+    fn push_u32(&mut self, value: u32) {
+        self.ops.extend_from_slice(&value.to_le_bytes());
+    }
+
+    #[inline(always)]
+    fn push_u64(&mut self, value: u64) {
+        self.ops.extend_from_slice(&value.to_le_bytes());
     }
 
     fn align(&mut self, alignment: usize, with: u8) {

@@ -23,6 +23,7 @@ use super::buffer::{CodeBuffer, Cond, Rel32};
 use super::context::{
     exit, Trap, ARG, CODE_BASE, EXIT, EXIT_INDEX, GAS, JUMP_TABLE, JUMP_TABLE_LEN, REGS,
 };
+use super::cpu::CpuFeatures;
 use super::exec::ExecutableCode;
 use super::CompileError;
 use crate::interpreter::HALT_ADDRESS;
@@ -98,6 +99,8 @@ pub(super) struct Codegen<'a> {
     cold: Vec<ColdStub>,
     traps: Vec<Trap>,
     thunks: Thunks,
+    /// Extensions the code may use.
+    pub(super) features: CpuFeatures,
 }
 
 /// What a store writes.
@@ -130,7 +133,10 @@ fn gas_check_len(cost: i32) -> u32 {
 }
 
 /// Generates code for `program`; instructions not supported yet are reported, not guessed.
-pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
+pub(super) fn generate(
+    program: &Program,
+    features: CpuFeatures,
+) -> Result<Generated, CompileError> {
     let insts = program.insts();
     // Sized for the typical output (about 16 bytes per instruction) so the buffer rarely grows.
     let mut ops = CodeBuffer::new(insts.len() * 20 + 4096);
@@ -150,6 +156,7 @@ pub(super) fn generate(program: &Program) -> Result<Generated, CompileError> {
         cold: Vec::new(),
         traps: Vec::new(),
         thunks,
+        features,
     };
     for i in 0..insts.len() {
         let cost = program.block_cost_at(i as u32);

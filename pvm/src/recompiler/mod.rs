@@ -10,12 +10,14 @@ mod alu;
 mod buffer;
 mod codegen;
 mod context;
+mod cpu;
 mod exec;
 mod signals;
 
 use std::sync::Arc;
 
 use context::{exit, Trap, VmContext, CONTEXT_BELOW_GUEST};
+pub use cpu::CpuFeatures;
 use exec::ExecutableCode;
 
 use crate::interpreter::{ExitReason, Instance, Resume};
@@ -69,10 +71,24 @@ impl std::fmt::Debug for CompiledProgram {
 }
 
 impl CompiledProgram {
-    /// Compiles `program`.
+    /// Compiles `program` for this CPU.
     pub fn compile(program: Arc<Program>) -> Result<Arc<Self>, CompileError> {
+        Self::compile_for(program, CpuFeatures::host())
+    }
+
+    /// Compiles `program` using only the extensions in `features` (which this CPU must have).
+    pub fn compile_for(
+        program: Arc<Program>,
+        features: CpuFeatures,
+    ) -> Result<Arc<Self>, CompileError> {
+        if !features.runs_on(CpuFeatures::host()) {
+            return Err(CompileError::Unsupported(format!(
+                "{features:?} on a CPU with only {:?}",
+                CpuFeatures::host()
+            )));
+        }
         signals::install().map_err(|e| CompileError::Host(format!("fault handler: {e}")))?;
-        let generated = codegen::generate(&program)?;
+        let generated = codegen::generate(&program, features)?;
         let code = generated.code;
         let traps = generated.traps;
         let jump_table = generated.jump_table;

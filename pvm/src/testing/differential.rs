@@ -11,7 +11,7 @@ use crate::isa::IsaVariant;
 use crate::memory::{Access, Memory};
 use crate::profile::Profile;
 use crate::program::Program;
-use crate::recompiler::{CompiledProgram, RecompiledInstance};
+use crate::recompiler::{CompiledProgram, CpuFeatures, RecompiledInstance};
 
 /// The read-write page `r1` points at in generated programs.
 pub const RW_BASE: u32 = 0x20000;
@@ -34,6 +34,18 @@ pub struct Case {
     pub pages: Vec<(u32, Access)>,
     /// Initial gas.
     pub gas: i64,
+    /// The x86 extensions the recompiler may use: this CPU's, or none (so that both code paths
+    /// of instructions with an extension-based form are compared with the interpreter).
+    pub features: CpuFeatures,
+}
+
+/// This CPU's extensions, or none when `baseline`.
+fn features(baseline: bool) -> CpuFeatures {
+    if baseline {
+        CpuFeatures::BASELINE
+    } else {
+        CpuFeatures::host()
+    }
 }
 
 const PROFILES: [Profile; 3] = [Profile::JAM_07, Profile::GAS_DRAFT, Profile::JAM_08];
@@ -53,7 +65,7 @@ impl Case {
     /// A generated program for `profile` from `seed` (see [`random_program`]) with `mutations`
     /// applied to its blob bytes as `(position, xor)` (which may make it invalid), random
     /// registers from the same seed, `page_rights` (2 bits per [`CANDIDATE_PAGES`] entry) and
-    /// `gas`.
+    /// `gas`. The seed's top bit compiles for the baseline x86-64 instead of this CPU.
     pub fn generated(
         profile: Profile,
         seed: u64,
@@ -80,11 +92,12 @@ impl Case {
             regs,
             pages: pages_from_bits(page_rights),
             gas,
+            features: features(seed >> 63 != 0),
         }
     }
 
     /// A case read from fuzzer bytes: byte 0 the profile, 1–2 the gas, 3 the page rights,
-    /// 4–11 a seed, 12 a mode bit. Mode 0 generates a program from the seed and applies the rest
+    /// 4–11 a seed, 12 a mode bit (bit 0) and a baseline-x86 bit (bit 1). Mode 0 generates a program from the seed and applies the rest
     /// as `(position, xor)` pairs; mode 1 takes the rest as a raw blob's jump table, code and
     /// opcode mask (split by the next bytes), with registers from the seed and an entry pc.
     pub fn from_fuzz_bytes(data: &[u8]) -> Option<Self> {
@@ -100,7 +113,9 @@ impl Case {
                 .chunks_exact(2)
                 .map(|p| (usize::from(p[0]), p[1]))
                 .collect();
-            return Some(Self::generated(profile, seed, &mutations, data[3], gas));
+            let mut case = Self::generated(profile, seed, &mutations, data[3], gas);
+            case.features = features(data[12] & 2 != 0);
+            return Some(case);
         }
         let (&entries, rest) = rest.split_first()?;
         let entries = usize::from(entries % 16);
@@ -134,6 +149,7 @@ impl Case {
             regs,
             pages: pages_from_bits(data[3]),
             gas,
+            features: features(data[12] & 2 != 0),
         })
     }
 }
@@ -158,7 +174,7 @@ pub fn run_on_both(case: &Case, max_exits: usize) -> Result<Exits, String> {
         return Ok(Vec::new());
     };
     let program = Arc::new(program);
-    let compiled = CompiledProgram::compile(program.clone())
+    let compiled = CompiledProgram::compile_for(program.clone(), case.features)
         .map_err(|e| format!("the recompiler rejected a loadable program: {e}"))?;
     let mut interp = Instance::new(program).map_err(|e| e.to_string())?;
     let mut jit = RecompiledInstance::new(compiled).map_err(|e| e.to_string())?;
