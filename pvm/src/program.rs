@@ -124,44 +124,7 @@ impl Program {
         blob.validate()?;
         let code = &blob.code;
         let table = profile.isa.table();
-        let capacity = code.len() / 3 + 2;
-        let mut insts: Vec<Inst> = Vec::with_capacity(capacity);
-        let mut origins: Vec<Origin> = Vec::with_capacity(capacity);
-        let mut first_index_of_group: Vec<u32> = Vec::with_capacity(code.len() / PC_GROUP + 1);
-        // Instructions carrying a target, resolved once every instruction is known.
-        let mut targeted: Vec<u32> = Vec::new();
-        // Gas blocks start at the first instruction and after every terminator (invalid
-        // opcodes and implicit traps included); each ends at its terminator. A block is priced
-        // once the instruction after it is known (the pipeline model looks at the terminator's
-        // successor); targets are still raw pcs then, as the pricer expects.
-        let mut pricer = gas::BlockPricer::new(profile.gas, profile.isa);
-        let mut block_starts = Vec::new();
-        let mut block_cost: Vec<u64> = Vec::with_capacity(capacity);
-        let mut block_start = 0usize;
-        let mut unpriced: Option<(usize, usize)> = None;
-        let mut price = |insts: &[Inst], block_cost: &mut [u64], (start, end): (usize, usize)| {
-            block_cost[start] = pricer.block_cost_of_insts(code, insts, start, end);
-        };
-        let mut push = |insts: &mut Vec<Inst>, inst: Inst, origin: Origin| {
-            while first_index_of_group.len() * PC_GROUP <= inst.pc as usize {
-                first_index_of_group.push(insts.len() as u32);
-            }
-            let i = insts.len();
-            if has_target(inst.op) {
-                targeted.push(i as u32);
-            }
-            insts.push(inst);
-            origins.push(origin);
-            block_cost.push(0);
-            if let Some(block) = unpriced.take() {
-                price(insts, &mut block_cost, block);
-            }
-            if inst.op.is_terminator() {
-                block_starts.push(block_start as u32);
-                unpriced = Some((block_start, i));
-                block_start = i + 1;
-            }
-        };
+        let mut b = Builder::new(code, profile);
         // Walk every instruction start in order; after each, record an implicit trap where
         // execution would fall through onto a byte that is not an instruction start.
         let mut next_start = next_set_bit(&blob.mask, code.len(), 0);
@@ -170,12 +133,11 @@ impl Program {
             let next_pc = pc + 1 + skip;
             let byte = code[pc];
             match table.decode(byte) {
-                Some(op) => push(
-                    &mut insts,
+                Some(op) => b.push(
                     compact(op, decode_compact(op, code, pc, skip), pc),
                     Origin::Real,
                 ),
-                None => push(&mut insts, trap_at(pc), Origin::InvalidOpcode(byte)),
+                None => b.push(trap_at(pc), Origin::InvalidOpcode(byte)),
             }
             // A skip below 24 stops at the next start (or the end); 24 may have been clamped.
             next_start = if next_pc >= code.len() {
@@ -186,14 +148,18 @@ impl Program {
                 next_set_bit(&blob.mask, code.len(), next_pc)
             };
             if next_start != Some(next_pc) {
-                push(&mut insts, trap_at(next_pc), Origin::NotAnInstruction);
+                b.push(trap_at(next_pc), Origin::NotAnInstruction);
             }
         }
-        if let Some(block) = unpriced {
-            price(&insts, &mut block_cost, block);
-        }
-        debug_assert_eq!(block_start, insts.len());
-        first_index_of_group.resize(code.len() / PC_GROUP + 1, insts.len() as u32);
+        let Builder {
+            mut insts,
+            origins,
+            first_index_of_group,
+            targeted,
+            block_starts,
+            block_cost,
+            ..
+        } = b.finish();
 
         if profile.isa.requires_strict_code() {
             check_strict(&insts, &origins, code.len(), profile)?;
@@ -351,6 +317,84 @@ fn has_target(op: Opcode) -> bool {
         op.format(),
         Format::Offset | Format::RegImmOffset | Format::RegRegOffset
     )
+}
+
+/// The arrays of a program being decoded, filled one instruction at a time in pc order.
+struct Builder<'a> {
+    code: &'a [u8],
+    pricer: gas::BlockPricer,
+    insts: Vec<Inst>,
+    origins: Vec<Origin>,
+    first_index_of_group: Vec<u32>,
+    /// Instructions carrying a target, resolved once every instruction is known.
+    targeted: Vec<u32>,
+    block_starts: Vec<u32>,
+    block_cost: Vec<u64>,
+    block_start: usize,
+    /// The last complete block, priced when the instruction after it arrives.
+    unpriced: Option<(usize, usize)>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(code: &'a [u8], profile: Profile) -> Self {
+        let capacity = code.len() / 3 + 2;
+        Self {
+            code,
+            pricer: gas::BlockPricer::new(profile.gas, profile.isa),
+            insts: Vec::with_capacity(capacity),
+            origins: Vec::with_capacity(capacity),
+            first_index_of_group: Vec::with_capacity(code.len() / PC_GROUP + 1),
+            targeted: Vec::new(),
+            block_starts: Vec::new(),
+            block_cost: Vec::with_capacity(capacity),
+            block_start: 0,
+            unpriced: None,
+        }
+    }
+
+    /// Appends the next instruction. Gas blocks start at the first instruction and after every
+    /// terminator (invalid opcodes and implicit traps included); each ends at its terminator. A
+    /// block is priced once the instruction after it is known (the pipeline model looks at the
+    /// terminator's successor); targets are still raw pcs then, as the pricer expects.
+    #[inline(always)]
+    fn push(&mut self, inst: Inst, origin: Origin) {
+        while self.first_index_of_group.len() * PC_GROUP <= inst.pc as usize {
+            self.first_index_of_group.push(self.insts.len() as u32);
+        }
+        let i = self.insts.len();
+        if has_target(inst.op) {
+            self.targeted.push(i as u32);
+        }
+        self.insts.push(inst);
+        self.origins.push(origin);
+        self.block_cost.push(0);
+        if let Some(block) = self.unpriced.take() {
+            self.price(block);
+        }
+        if inst.op.is_terminator() {
+            self.block_starts.push(self.block_start as u32);
+            self.unpriced = Some((self.block_start, i));
+            self.block_start = i + 1;
+        }
+    }
+
+    fn price(&mut self, (start, end): (usize, usize)) {
+        self.block_cost[start] =
+            self.pricer
+                .block_cost_of_insts(self.code, &self.insts, start, end);
+    }
+
+    /// Prices the last block and completes the group table.
+    fn finish(mut self) -> Self {
+        if let Some(block) = self.unpriced.take() {
+            self.price(block);
+        }
+        debug_assert_eq!(self.block_start, self.insts.len());
+        let groups = self.code.len() / PC_GROUP + 1;
+        let count = self.insts.len() as u32;
+        self.first_index_of_group.resize(groups, count);
+        self
+    }
 }
 
 /// The compact form of a decoded instruction; targets stay raw pcs (`u32::MAX` if out of range).
