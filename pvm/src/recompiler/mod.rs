@@ -258,24 +258,34 @@ impl RecompiledInstance {
 
     /// Runs until an exit, with the same results and gas as the interpreter.
     pub fn run(&mut self) -> ExitReason {
-        let mut index = match self.resume.begin(&mut self.gas) {
+        let index = match self.resume.begin(&mut self.gas) {
             Ok(index) => index,
             Err(exit) => return exit,
         };
-        loop {
-            let (code, at, arg) = match self.enter(index) {
-                Ok(exit) => exit,
-                // The host could not set up the window (address space or mappings exhausted):
-                // the interpreter runs this stretch instead, with the same results.
-                Err(_) => return self.run_on_interpreter(index),
-            };
-            if code == exit::HOST_CALL {
-                // The hot exit, checked first.
+        // The host-call round trip is the hot path: kept short, everything else out of line.
+        match self.enter(index) {
+            Ok((exit::HOST_CALL, at, arg)) => {
                 self.pc = Pc::OfInstruction(at);
                 self.resume = Resume::Continue { index: at + 1 };
-                return ExitReason::HostCall(arg as u32);
+                ExitReason::HostCall(arg as u32)
             }
+            Ok((code, at, _)) => self.after_exit(code, at),
+            // The host could not set up the window (address space or mappings exhausted):
+            // the interpreter runs this stretch instead, with the same results.
+            Err(_) => self.run_on_interpreter(index),
+        }
+    }
+
+    /// Handles an exit other than a host call; after a `STEP` the run goes on.
+    #[inline(never)]
+    fn after_exit(&mut self, mut code: u32, mut at: u32) -> ExitReason {
+        loop {
             let (exit, resume) = match code {
+                exit::HOST_CALL => {
+                    self.pc = Pc::OfInstruction(at);
+                    self.resume = Resume::Continue { index: at + 1 };
+                    return ExitReason::HostCall(self.host_call_arg() as u32);
+                }
                 exit::PANIC => (ExitReason::Panic, Resume::Finished(ExitReason::Panic)),
                 exit::OUT_OF_GAS => {
                     // The block check subtracted before branching out: give it back, as the
@@ -286,16 +296,27 @@ impl RecompiledInstance {
                 }
                 exit::HALT => (ExitReason::Halt, Resume::Finished(ExitReason::Halt)),
                 exit::STEP => match self.step(at) {
-                    None => {
-                        index = at + 1;
-                        continue;
-                    }
+                    None => match self.enter(at + 1) {
+                        Ok((next_code, next_at, _)) => {
+                            (code, at) = (next_code, next_at);
+                            continue;
+                        }
+                        Err(_) => return self.run_on_interpreter(at + 1),
+                    },
                     Some(exit) => return exit,
                 },
                 other => unreachable!("generated code wrote exit code {other}"),
             };
             return self.stop(exit, at, resume);
         }
+    }
+
+    /// The host-call argument of the last exit, from the context.
+    fn host_call_arg(&self) -> u64 {
+        let guest = self.window.1 as *const u8;
+        // SAFETY: the context lies just below guest address 0 of the window last run on, which
+        // the instance keeps (see `enter`); generated code has returned.
+        unsafe { (*guest.sub(CONTEXT_BELOW_GUEST).cast::<VmContext>()).arg }
     }
 
     /// Runs from instruction `index` (its block paid) to the next exit on the interpreter.
@@ -330,6 +351,7 @@ impl RecompiledInstance {
 
     /// Runs generated code from instruction `index` (its gas already paid) until it exits:
     /// `(exit code, instruction index, argument)`.
+    #[inline(always)]
     fn enter(&mut self, index: u32) -> Result<(u32, u32, u64), MemoryError> {
         let guest = if self.window.0 != 0 && self.window.0 == self.core.memory().window_epoch() {
             self.window.1 as *mut u8
@@ -352,7 +374,12 @@ impl RecompiledInstance {
                 context.regs = regs;
                 ctx.write(context);
             }
-            (*ctx).gas = self.gas;
+            // Usually the context still holds the gas of the last exit. Storing it again would
+            // put a store-to-load forward (host store, then the first block's `sub [gas]`) on
+            // the critical path of every host-call round trip; a predicted branch does not.
+            if (*ctx).gas != self.gas {
+                (*ctx).gas = self.gas;
+            }
             // Every exit path writes this; a stale code would hide one that does not.
             (*ctx).exit = 0;
         }
