@@ -99,6 +99,8 @@ pub struct Program {
     /// For every `PC_GROUP` bytes of code, the index of the first instruction at or after the
     /// group's first pc: a pc is found with one table load and a short forward scan.
     first_index_of_group: Vec<u32>,
+    /// Bit `r` set when some instruction names register `r` as an operand.
+    named_registers: u16,
 }
 
 /// Bytes of code per entry of [`Program::first_index_of_group`].
@@ -158,6 +160,7 @@ impl Program {
             targeted,
             block_starts,
             block_cost,
+            named_registers,
             ..
         } = b.finish();
 
@@ -196,6 +199,7 @@ impl Program {
             block_starts,
             jump_targets,
             first_index_of_group,
+            named_registers,
         })
     }
 
@@ -305,6 +309,13 @@ impl Program {
         (0..self.insts.len() as u32).map(|i| self.instruction(i))
     }
 
+    /// Whether some instruction names register `r` as an operand. (Unused operand fields
+    /// decode as register 0, so register 0 may be reported named when it is not: callers use
+    /// this only to skip work for registers no instruction can touch.)
+    pub fn names_register(&self, r: usize) -> bool {
+        r < 13 && self.named_registers & (1 << r) != 0
+    }
+
     /// Instruction indices of every block start, in order.
     pub fn block_start_indices(&self) -> &[u32] {
         &self.block_starts
@@ -333,6 +344,7 @@ struct Builder<'a> {
     block_start: usize,
     /// The last complete block, priced when the instruction after it arrives.
     unpriced: Option<(usize, usize)>,
+    named_registers: u16,
 }
 
 impl<'a> Builder<'a> {
@@ -349,6 +361,7 @@ impl<'a> Builder<'a> {
             block_cost: Vec::with_capacity(capacity),
             block_start: 0,
             unpriced: None,
+            named_registers: 0,
         }
     }
 
@@ -362,6 +375,8 @@ impl<'a> Builder<'a> {
             self.first_index_of_group.push(self.insts.len() as u32);
         }
         let i = self.insts.len();
+        // Operands are at most 12; trap's unused fields are 0.
+        self.named_registers |= 1 << (inst.ra & 15) | 1 << (inst.rb & 15) | 1 << (inst.rd & 15);
         if has_target(inst.op) {
             self.targeted.push(i as u32);
         }

@@ -1,21 +1,16 @@
-//! The byte vector generated code is assembled into, reused across compilations on the same
-//! thread (so a large program does not fault in a fresh multi-megabyte buffer every time).
+//! The buffer generated code is assembled into: written straight into the program's own
+//! mapping ([`WritableCode`]), reserved for the worst case, so finished code is never copied.
 //!
 //! Instruction bodies are encoded by dynasmrt through [`DynasmApi`]; jumps are written here as raw
 //! `rel8` / `rel32` fields and patched by the code generator, which knows every target by
 //! instruction index. That keeps label bookkeeping to one `u32` per instruction instead of a
 //! label registry and relocation list.
 
-use std::cell::RefCell;
+use std::io;
 
 use dynasmrt::{AssemblyOffset, DynasmApi};
 
-/// Spare buffers larger than this are freed rather than kept for the next compilation.
-const KEEP_AT_MOST: usize = 64 << 20;
-
-thread_local! {
-    static SPARE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
+use super::exec::{ExecutableCode, WritableCode};
 
 /// An x86 condition code (the low nibble of `jcc` / `setcc` / `cmovcc`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,28 +38,62 @@ pub(super) struct Rel8(u32);
 
 /// Position-independent code being assembled at base address 0.
 pub(super) struct CodeBuffer {
-    ops: Vec<u8>,
+    ptr: *mut u8,
+    len: usize,
+    capacity: usize,
+    /// Set when a write did not fit: the code is then discarded by [`finish`](Self::finish).
+    overflowed: bool,
+    mapping: WritableCode,
 }
 
 impl CodeBuffer {
-    /// An empty buffer with room for about `capacity` bytes.
-    pub(super) fn new(capacity: usize) -> Self {
-        let mut ops = SPARE.with(|spare| std::mem::take(&mut *spare.borrow_mut()));
-        ops.clear();
-        ops.reserve(capacity);
-        Self { ops }
+    /// A buffer of at most `capacity` bytes, of which about `likely` will be used.
+    pub(super) fn new(capacity: usize, likely: usize) -> io::Result<Self> {
+        let mapping = WritableCode::reserve(capacity, likely)?;
+        Ok(Self {
+            ptr: mapping.as_mut_ptr(),
+            len: 0,
+            capacity: mapping.capacity(),
+            overflowed: false,
+            mapping,
+        })
+    }
+
+    /// Appends `bytes`, or records an overflow.
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        if bytes.len() <= self.capacity - self.len {
+            // SAFETY: the range lies inside the writable mapping (checked just above).
+            unsafe {
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.ptr.add(self.len), bytes.len())
+            };
+            self.len += bytes.len();
+        } else {
+            self.overflow();
+        }
+    }
+
+    #[cold]
+    fn overflow(&mut self) {
+        self.overflowed = true;
+    }
+
+    /// The bytes written so far.
+    fn written(&mut self) -> &mut [u8] {
+        // SAFETY: `len` bytes from `ptr` are inside the mapping and were written.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
     }
 
     /// The current offset.
     #[inline(always)]
     pub(super) fn here(&self) -> u32 {
-        self.ops.len() as u32
+        self.len as u32
     }
 
     /// Raw bytes.
     #[inline(always)]
     pub(super) fn bytes(&mut self, bytes: &[u8]) {
-        self.ops.extend_from_slice(bytes);
+        self.put(bytes);
     }
 
     /// `mov ecx, value`.
@@ -105,9 +134,11 @@ impl CodeBuffer {
     /// Points the jump whose displacement is at `at` to `target`.
     #[inline(always)]
     pub(super) fn patch(&mut self, at: Rel32, target: u32) {
+        let rel = target.wrapping_sub(at.0 + 4);
         let at = at.0 as usize;
-        let rel = target.wrapping_sub(at as u32 + 4);
-        self.ops[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+        if let Some(field) = self.written().get_mut(at..at + 4) {
+            field.copy_from_slice(&rel.to_le_bytes());
+        }
     }
 
     /// A short `jcc` over code that follows; [`bind`](Self::bind) it where that code ends.
@@ -130,28 +161,30 @@ impl CodeBuffer {
     pub(super) fn bind(&mut self, at: Rel8) {
         let distance = self.here() - (at.0 + 1);
         debug_assert!(distance < 128, "short jump over {distance} bytes");
-        self.ops[at.0 as usize] = distance as u8;
+        if let Some(field) = self.written().get_mut(at.0 as usize) {
+            *field = distance as u8;
+        }
     }
 
-    /// The assembled code; the vector goes back to the thread's spare slot when `use_code`
-    /// returns.
-    pub(super) fn finish<T>(mut self, use_code: impl FnOnce(&[u8]) -> T) -> T {
-        let result = use_code(&self.ops);
-        let ops = std::mem::take(&mut self.ops);
-        if ops.capacity() <= KEEP_AT_MOST {
-            SPARE.with(|spare| *spare.borrow_mut() = ops);
+    /// The finished code, made executable.
+    pub(super) fn finish(self) -> io::Result<ExecutableCode> {
+        if self.overflowed {
+            return Err(io::Error::other(format!(
+                "generated code exceeds the {} bytes reserved for it",
+                self.capacity
+            )));
         }
-        result
+        self.mapping.into_executable(self.len)
     }
 }
 
-// dynasmrt emits an instruction as a few pieces of one to eight bytes. `Vec::extend` would copy
-// each with a `memcpy` call; byte pushes and fixed-size copies inline to a handful of moves.
+// dynasmrt emits an instruction as a few pieces of one to eight bytes: appended with one bounds
+// check each, never a `memcpy` call.
 impl Extend<u8> for CodeBuffer {
     #[inline(always)]
     fn extend<T: IntoIterator<Item = u8>>(&mut self, iter: T) {
         for byte in iter {
-            self.ops.push(byte);
+            self.put(&[byte]);
         }
     }
 }
@@ -160,56 +193,54 @@ impl<'a> Extend<&'a u8> for CodeBuffer {
     #[inline(always)]
     fn extend<T: IntoIterator<Item = &'a u8>>(&mut self, iter: T) {
         for &byte in iter {
-            self.ops.push(byte);
+            self.put(&[byte]);
         }
     }
 }
 
 impl DynasmApi for CodeBuffer {
     fn offset(&self) -> AssemblyOffset {
-        AssemblyOffset(self.ops.len())
+        AssemblyOffset(self.len)
     }
 
     #[inline(always)]
     fn push(&mut self, byte: u8) {
-        self.ops.push(byte);
+        self.put(&[byte]);
     }
 
     #[inline(always)]
     fn push_i16(&mut self, value: i16) {
-        self.ops.extend_from_slice(&value.to_le_bytes());
+        self.put(&value.to_le_bytes());
     }
 
     #[inline(always)]
     fn push_i32(&mut self, value: i32) {
-        self.ops.extend_from_slice(&value.to_le_bytes());
+        self.put(&value.to_le_bytes());
     }
 
     #[inline(always)]
     fn push_i64(&mut self, value: i64) {
-        self.ops.extend_from_slice(&value.to_le_bytes());
+        self.put(&value.to_le_bytes());
     }
 
     #[inline(always)]
     fn push_u16(&mut self, value: u16) {
-        self.ops.extend_from_slice(&value.to_le_bytes());
+        self.put(&value.to_le_bytes());
     }
 
     #[inline(always)]
     fn push_u32(&mut self, value: u32) {
-        self.ops.extend_from_slice(&value.to_le_bytes());
+        self.put(&value.to_le_bytes());
     }
 
     #[inline(always)]
     fn push_u64(&mut self, value: u64) {
-        self.ops.extend_from_slice(&value.to_le_bytes());
+        self.put(&value.to_le_bytes());
     }
 
     fn align(&mut self, alignment: usize, with: u8) {
-        let misalignment = self.ops.len() % alignment;
-        if misalignment != 0 {
-            self.ops
-                .extend(std::iter::repeat_n(with, alignment - misalignment));
+        while self.len % alignment != 0 && !self.overflowed {
+            self.put(&[with]);
         }
     }
 }
@@ -220,7 +251,7 @@ mod tests {
 
     #[test]
     fn jumps_are_relative_to_the_end_of_their_instruction() {
-        let mut b = CodeBuffer::new(64);
+        let mut b = CodeBuffer::new(64, 64).unwrap();
         b.bytes(&[0x90; 3]);
         let back = b.here();
         b.jmp_to(back);
@@ -230,10 +261,23 @@ mod tests {
         b.bind(short);
         let end = b.here();
         b.patch(fwd, end);
-        b.finish(|code| {
-            assert_eq!(&code[3..8], &[0xE9, 0xFB, 0xFF, 0xFF, 0xFF]);
-            assert_eq!(&code[8..14], &[0x0F, 0x8C, 4, 0, 0, 0]);
-            assert_eq!(&code[14..16], &[0x74, 2]);
-        });
+        let code = b.finish().unwrap();
+        let code = code.bytes();
+        assert_eq!(&code[3..8], &[0xE9, 0xFB, 0xFF, 0xFF, 0xFF]);
+        assert_eq!(&code[8..14], &[0x0F, 0x8C, 4, 0, 0, 0]);
+        assert_eq!(&code[14..16], &[0x74, 2]);
+    }
+
+    #[test]
+    fn code_larger_than_its_reservation_is_an_error_not_an_overrun() {
+        let mut b = CodeBuffer::new(1, 1).unwrap();
+        let capacity = b.capacity;
+        for _ in 0..capacity + 10 {
+            b.push(0x90);
+        }
+        b.push_u64(0);
+        assert_eq!(b.here() as usize, capacity);
+        let error = b.finish().unwrap_err();
+        assert!(error.to_string().contains("exceeds"), "{error}");
     }
 }

@@ -42,6 +42,12 @@ const _: () = assert!(
         && crate::blob::MAX_JUMP_TABLE_ENTRIES <= 0x7FFF_FFFF
 );
 
+/// An upper bound on the bytes one instruction needs: its gas check, body and cold stubs (the
+/// largest, a signed division, is under 80).
+const MAX_BYTES_PER_INST: usize = 160;
+/// Trampolines and thunks.
+const FIXED_CODE_BYTES: usize = 4096;
+
 /// Generated code and where to enter it.
 pub(super) struct Generated {
     pub code: ExecutableCode,
@@ -138,36 +144,41 @@ pub(super) fn generate(
     features: CpuFeatures,
 ) -> Result<Generated, CompileError> {
     let insts = program.insts();
-    // Sized for the typical output (about 16 bytes per instruction) so the buffer rarely grows.
-    let mut ops = CodeBuffer::new(insts.len() * 20 + 4096);
+    // Reserved for the worst case (no instruction emits anywhere near `MAX_BYTES_PER_INST`,
+    // stubs included); typical code is about 14 bytes per instruction.
+    let mut ops = CodeBuffer::new(
+        insts.len() * MAX_BYTES_PER_INST + FIXED_CODE_BYTES,
+        insts.len() * 16 + FIXED_CODE_BYTES,
+    )
+    .map_err(|e| CompileError::Host(format!("cannot map memory for code: {e}")))?;
     // Registers no instruction names are neither loaded nor stored: generated code cannot
     // observe or change them, so their values stay wherever the host put them.
-    let named = insts.iter().fold(0u32, |named, inst| {
-        named | 1 << (inst.ra & 31) | 1 << (inst.rb & 31) | 1 << (inst.rd & 31)
-    });
-    let used: [bool; 13] = std::array::from_fn(|g| named & 1 << g != 0);
+    let used: [bool; 13] = std::array::from_fn(|g| program.names_register(g));
     let (entry, thunks) = emit_trampolines_and_thunks(&mut ops, &used);
     let mut cg = Codegen {
         ops,
         program,
         insts,
         inst_offsets: Vec::with_capacity(insts.len()),
-        forward: Vec::new(),
-        cold: Vec::new(),
-        traps: Vec::new(),
+        forward: Vec::with_capacity(program.block_start_indices().len()),
+        cold: Vec::with_capacity(program.block_start_indices().len() + 64),
+        traps: Vec::with_capacity(insts.len() / 2),
         thunks,
         features,
     };
-    for i in 0..insts.len() {
-        let cost = program.block_cost_at(i as u32);
-        if cost != 0 || cg.is_block_start(i as u32) {
-            let cost = i32::try_from(cost)
-                .map_err(|_| CompileError::Unsupported("a block cost above 2^31".into()))?;
-            cg.gas_check(i as u32, cost);
+    // Blocks cover the instructions contiguously: each starts with its gas check.
+    let starts = program.block_start_indices();
+    for (k, &start) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).map_or(insts.len(), |&next| next as usize);
+        let cost = i32::try_from(program.block_cost_at(start))
+            .map_err(|_| CompileError::Unsupported("a block cost above 2^31".into()))?;
+        cg.gas_check(start, cost);
+        for i in start as usize..end {
+            cg.inst_offsets.push(cg.ops.here());
+            cg.emit(i)?;
         }
-        cg.inst_offsets.push(cg.ops.here());
-        cg.emit(i)?;
     }
+    debug_assert_eq!(cg.inst_offsets.len(), insts.len());
     for stub in std::mem::take(&mut cg.cold) {
         let at = cg.ops.here();
         cg.ops.patch(stub.from, at);
@@ -202,7 +213,7 @@ pub(super) fn generate(
         ..
     } = cg;
     let code = ops
-        .finish(ExecutableCode::new)
+        .finish()
         .map_err(|e| CompileError::Host(format!("cannot map executable code: {e}")))?;
     Ok(Generated {
         code,

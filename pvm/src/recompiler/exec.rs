@@ -1,9 +1,18 @@
-//! Executable memory for one compiled program: an anonymous mapping filled while writable, then
-//! made read + execute (never both writable and executable) and unmapped on drop.
+//! Executable memory for one compiled program. Code is assembled straight into a private
+//! anonymous mapping reserved for the worst case ([`WritableCode`]); when it is complete, the
+//! unused tail is unmapped and the rest made read + execute ([`ExecutableCode`]), never writable
+//! and executable at once. The mapping is unmapped on drop.
 
 use std::io;
 
-/// A read + execute copy of generated code.
+/// A read-write mapping being filled with code.
+#[derive(Debug)]
+pub(super) struct WritableCode {
+    ptr: *mut u8,
+    reserved: usize,
+}
+
+/// A read + execute mapping of finished code.
 #[derive(Debug)]
 pub(super) struct ExecutableCode {
     ptr: *mut u8,
@@ -11,24 +20,23 @@ pub(super) struct ExecutableCode {
     mapped: usize,
 }
 
-// SAFETY: the mapping is immutable after construction and owned by this value.
+// SAFETY: the mappings are owned by these values; executable code is immutable.
 unsafe impl Send for ExecutableCode {}
 // SAFETY: as above; shared use only reads or executes.
 unsafe impl Sync for ExecutableCode {}
 
-impl ExecutableCode {
-    /// Maps `code` executable. The pages are populated in one call rather than faulted in one
-    /// by one while copying.
-    pub(super) fn new(code: &[u8]) -> io::Result<Self> {
-        let page = page_size();
-        let mapped = code.len().max(1).div_ceil(page) * page;
+impl WritableCode {
+    /// Reserves `reserved` bytes (address space only), with the first `likely` bytes populated
+    /// at once rather than faulted in page by page while code is written.
+    pub(super) fn reserve(reserved: usize, likely: usize) -> io::Result<Self> {
+        let reserved = round_up_to_page(reserved.max(1));
         // SAFETY: a fresh private anonymous mapping; nothing else refers to it.
         let ptr = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                mapped,
+                reserved,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
                 0,
             )
@@ -36,21 +44,65 @@ impl ExecutableCode {
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        let this = Self {
+        let populate = round_up_to_page(likely).min(reserved);
+        // Best effort: on kernels without MADV_POPULATE_WRITE the pages fault in as written.
+        // SAFETY: the range lies inside the mapping just created.
+        unsafe { libc::madvise(ptr, populate, libc::MADV_POPULATE_WRITE) };
+        Ok(Self {
             ptr: ptr.cast(),
-            len: code.len(),
-            mapped,
-        };
-        // SAFETY: the mapping is `mapped ≥ code.len()` bytes, writable, and not aliased.
+            reserved,
+        })
+    }
+
+    /// The first writable byte.
+    pub(super) fn as_mut_ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+
+    /// Bytes that may be written.
+    pub(super) fn capacity(&self) -> usize {
+        self.reserved
+    }
+
+    /// Makes the first `len` bytes executable and releases the rest.
+    pub(super) fn into_executable(self, len: usize) -> io::Result<ExecutableCode> {
+        let mapped = round_up_to_page(len.max(1)).min(self.reserved);
+        // SAFETY: both ranges lie inside the reservation, which nothing else uses. On failure
+        // `self` still owns (and unmaps) the whole reservation.
         unsafe {
-            std::ptr::copy_nonoverlapping(code.as_ptr(), this.ptr, code.len());
-            if libc::mprotect(ptr, mapped, libc::PROT_READ | libc::PROT_EXEC) != 0 {
+            if mapped < self.reserved
+                && libc::munmap(self.ptr.add(mapped).cast(), self.reserved - mapped) != 0
+            {
                 return Err(io::Error::last_os_error());
             }
         }
-        Ok(this)
+        let this = std::mem::ManuallyDrop::new(self);
+        // From here `code` owns what is left of the mapping.
+        let code = ExecutableCode {
+            ptr: this.ptr,
+            len,
+            mapped,
+        };
+        // SAFETY: the range is the part of the mapping `code` owns.
+        if unsafe { libc::mprotect(code.ptr.cast(), mapped, libc::PROT_READ | libc::PROT_EXEC) }
+            != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(code)
     }
+}
 
+impl Drop for WritableCode {
+    fn drop(&mut self) {
+        // SAFETY: the reservation was created by `reserve` and nothing refers to it any more.
+        unsafe {
+            libc::munmap(self.ptr.cast(), self.reserved);
+        }
+    }
+}
+
+impl ExecutableCode {
     /// The first byte of the code.
     pub(super) fn base(&self) -> *const u8 {
         self.ptr
@@ -70,15 +122,17 @@ impl ExecutableCode {
 
 impl Drop for ExecutableCode {
     fn drop(&mut self) {
-        // SAFETY: the mapping was created by `new` and nothing refers to it any more.
+        // SAFETY: the mapping was created by `WritableCode::reserve` and nothing refers to it
+        // any more.
         unsafe {
             libc::munmap(self.ptr.cast(), self.mapped);
         }
     }
 }
 
-fn page_size() -> usize {
+fn round_up_to_page(len: usize) -> usize {
     // SAFETY: sysconf has no preconditions.
-    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(size).unwrap_or(4096).max(4096)
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    let page = usize::try_from(page).unwrap_or(4096).max(4096);
+    len.div_ceil(page) * page
 }
