@@ -9,6 +9,7 @@ use dynasmrt::{dynasm, DynasmApi};
 
 use super::buffer::Cond;
 use super::codegen::{imm, r, Codegen};
+use super::encode;
 use super::CompileError;
 use crate::isa::Opcode;
 use crate::program::Inst;
@@ -24,7 +25,7 @@ impl Codegen<'_> {
             // addition, with `lea`); else computed in rcx.
             Add64 if d == a => dynasm!(ops ; .arch x64 ; add Rq(d), Rq(b)),
             Add64 if d == b => dynasm!(ops ; .arch x64 ; add Rq(d), Rq(a)),
-            Add64 => dynasm!(ops ; .arch x64 ; lea Rq(d), [Rq(a) + Rq(b)]),
+            Add64 => encode::lea_sum(ops, true, d, a, b),
             Sub64 if d == a => dynasm!(ops ; .arch x64 ; sub Rq(d), Rq(b)),
             And if d == a => dynasm!(ops ; .arch x64 ; and Rq(d), Rq(b)),
             And if d == b => dynasm!(ops ; .arch x64 ; and Rq(d), Rq(a)),
@@ -40,8 +41,10 @@ impl Codegen<'_> {
             Or => dynasm!(ops ; .arch x64 ; mov Rq(d), Rq(a) ; or Rq(d), Rq(b)),
             Mul64 => dynasm!(ops ; .arch x64 ; mov Rq(d), Rq(a) ; imul Rq(d), Rq(b)),
             Sub64 => dynasm!(ops ; .arch x64 ; mov rcx, Rq(a) ; sub rcx, Rq(b) ; mov Rq(d), rcx),
-            Add32 => dynasm!(ops ; .arch x64
-                ; lea Rd(d), [Rq(a) + Rq(b)] ; movsxd Rq(d), Rd(d)),
+            Add32 => {
+                encode::lea_sum(ops, false, d, a, b);
+                dynasm!(ops ; .arch x64 ; movsxd Rq(d), Rd(d));
+            }
             Sub32 => dynasm!(ops ; .arch x64
                 ; mov ecx, Rd(a) ; sub ecx, Rd(b) ; movsxd rcx, ecx ; mov Rq(d), rcx),
             Mul32 => dynasm!(ops ; .arch x64
@@ -67,7 +70,8 @@ impl Codegen<'_> {
             MinU => dynasm!(ops ; .arch x64
                 ; mov rcx, Rq(a) ; cmp rcx, Rq(b) ; cmova rcx, Rq(b) ; mov Rq(d), rcx),
             // Two registers and an immediate: r_A = f(r_B, imm).
-            AddImm64 => dynasm!(ops ; .arch x64 ; lea Rq(a), [Rq(b) + x]),
+            AddImm64 if a == b => encode::add_imm64(ops, a, x),
+            AddImm64 => encode::lea_offset(ops, true, a, b, x),
             AndImm | XorImm | OrImm => {
                 // In place on r_A (a copy of r_B first when they differ).
                 if a != b {
@@ -80,8 +84,10 @@ impl Codegen<'_> {
                 }
             }
             MulImm64 => dynasm!(ops ; .arch x64 ; imul rcx, Rq(b), x ; mov Rq(a), rcx),
-            AddImm32 => dynasm!(ops ; .arch x64
-                ; lea Rd(a), [Rq(b) + x] ; movsxd Rq(a), Rd(a)),
+            AddImm32 => {
+                encode::lea_offset(ops, false, a, b, x);
+                dynasm!(ops ; .arch x64 ; movsxd Rq(a), Rd(a));
+            }
             MulImm32 => dynasm!(ops ; .arch x64
                 ; imul ecx, Rd(b), x ; movsxd rcx, ecx ; mov Rq(a), rcx),
             NegAddImm64 => dynasm!(ops ; .arch x64

@@ -103,9 +103,14 @@ impl CodeBuffer {
         self.bytes(&[0xB9, v[0], v[1], v[2], v[3]]);
     }
 
-    /// `jmp rel32` to `target` (already emitted).
+    /// `jmp` to `target` (already emitted): `rel8` when it reaches.
     #[inline(always)]
     pub(super) fn jmp_to(&mut self, target: u32) {
+        let rel = i64::from(target) - (i64::from(self.here()) + 2);
+        if let Ok(rel) = i8::try_from(rel) {
+            self.bytes(&[0xEB, rel as u8]);
+            return;
+        }
         let at = self.jmp_forward();
         self.patch(at, target);
     }
@@ -124,9 +129,14 @@ impl CodeBuffer {
         Rel32(self.here() - 4)
     }
 
-    /// `jcc rel32` to `target`.
+    /// `jcc` to `target` (already emitted): `rel8` when it reaches.
     #[inline(always)]
     pub(super) fn jcc_to(&mut self, cond: Cond, target: u32) {
+        let rel = i64::from(target) - (i64::from(self.here()) + 2);
+        if let Ok(rel) = i8::try_from(rel) {
+            self.bytes(&[0x70 | cond as u8, rel as u8]);
+            return;
+        }
         let at = self.jcc_forward(cond);
         self.patch(at, target);
     }
@@ -263,9 +273,10 @@ mod tests {
         b.patch(fwd, end);
         let code = b.finish().unwrap();
         let code = code.bytes();
-        assert_eq!(&code[3..8], &[0xE9, 0xFB, 0xFF, 0xFF, 0xFF]);
-        assert_eq!(&code[8..14], &[0x0F, 0x8C, 4, 0, 0, 0]);
-        assert_eq!(&code[14..16], &[0x74, 2]);
+        // Backward jumps that reach take the short form.
+        assert_eq!(&code[3..5], &[0xEB, 0xFE]);
+        assert_eq!(&code[5..11], &[0x0F, 0x8C, 4, 0, 0, 0]);
+        assert_eq!(&code[11..13], &[0x74, 2]);
     }
 
     #[test]

@@ -24,6 +24,7 @@ use super::context::{
     exit, Trap, ARG, CODE_BASE, EXIT, EXIT_INDEX, GAS, JUMP_TABLE, JUMP_TABLE_LEN, REGS,
 };
 use super::cpu::CpuFeatures;
+use super::encode;
 use super::exec::ExecutableCode;
 use super::CompileError;
 use crate::interpreter::HALT_ADDRESS;
@@ -420,16 +421,13 @@ impl Codegen<'_> {
                 self.jump_to(inst.y, index);
             }
             JumpInd => {
-                dynasm!(self.ops ; .arch x64 ; lea ecx, [Rq(a) + x]);
+                encode::lea_offset(&mut self.ops, false, 1, a, x);
                 self.dynamic_jump(index);
             }
             LoadImmJumpInd => {
                 // The target uses the old r_B, then r_A is written.
-                dynasm!(self.ops
-                    ; .arch x64
-                    ; lea ecx, [Rq(b) + inst.y as i32]
-                    ; mov Rq(a), x
-                );
+                encode::lea_offset(&mut self.ops, false, 1, b, inst.y as i32);
+                dynasm!(self.ops ; .arch x64 ; mov Rq(a), x);
                 self.dynamic_jump(index);
             }
             BranchEq | BranchNe | BranchLtU | BranchLtS | BranchGeU | BranchGeS => {
@@ -438,7 +436,7 @@ impl Codegen<'_> {
             }
             BranchEqImm | BranchNeImm | BranchLtUImm | BranchLeUImm | BranchGeUImm
             | BranchGtUImm | BranchLtSImm | BranchLeSImm | BranchGeSImm | BranchGtSImm => {
-                dynasm!(self.ops ; .arch x64 ; cmp Rq(a), x);
+                encode::cmp_imm64(&mut self.ops, a, x);
                 self.branch(branch_cond(inst.op), inst.y, index);
             }
             Sbrk => self.exit(self.thunks.step, index),
@@ -448,7 +446,7 @@ impl Codegen<'_> {
             }
             LoadIndU8 | LoadIndI8 | LoadIndU16 | LoadIndI16 | LoadIndU32 | LoadIndI32
             | LoadIndU64 => {
-                dynasm!(self.ops ; .arch x64 ; lea ecx, [Rq(b) + x]);
+                encode::lea_offset(&mut self.ops, false, 1, b, x);
                 self.load(inst.op, a, index);
             }
             StoreU8 | StoreU16 | StoreU32 | StoreU64 => {
@@ -456,7 +454,7 @@ impl Codegen<'_> {
                 self.store(inst.op, Stored::Register(a), index);
             }
             StoreIndU8 | StoreIndU16 | StoreIndU32 | StoreIndU64 => {
-                dynasm!(self.ops ; .arch x64 ; lea ecx, [Rq(b) + x]);
+                encode::lea_offset(&mut self.ops, false, 1, b, x);
                 self.store(inst.op, Stored::Register(a), index);
             }
             StoreImmU8 | StoreImmU16 | StoreImmU32 | StoreImmU64 => {
@@ -464,7 +462,7 @@ impl Codegen<'_> {
                 self.store(inst.op, Stored::Immediate(inst.y as i32), index);
             }
             StoreImmIndU8 | StoreImmIndU16 | StoreImmIndU32 | StoreImmIndU64 => {
-                dynasm!(self.ops ; .arch x64 ; lea ecx, [Rq(a) + x]);
+                encode::lea_offset(&mut self.ops, false, 1, a, x);
                 self.store(inst.op, Stored::Immediate(inst.y as i32), index);
             }
             _ => return self.emit_alu(inst),

@@ -11,6 +11,7 @@ mod buffer;
 mod codegen;
 mod context;
 mod cpu;
+mod encode;
 mod exec;
 mod signals;
 
