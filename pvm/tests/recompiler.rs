@@ -312,6 +312,54 @@ fn a_reused_address_space_keeps_nothing_of_its_previous_user() {
     }
 }
 
+/// Services with different layouts run in turn on pooled address spaces, which switch to a
+/// window that already has the layout (or park the current one, or change its protections when
+/// all spare windows hold other layouts). Every run matches the interpreter: a switched-to
+/// window grants exactly the current layout's rights, no more.
+#[test]
+fn layouts_run_in_turn_get_exactly_their_own_rights() {
+    let text =
+        "load_ind_u8 r3, r1, 0\nstore_ind_u8 r2, r4, 0\nload_ind_u8 r5, r6, 0\njump_ind r0, 0\n";
+    let blob = kiln_pvm::asm::assemble(text, IsaVariant::Jam07)
+        .unwrap()
+        .to_bytes();
+    let program = Arc::new(Program::from_blob_bytes(&blob, Profile::JAM_07).unwrap());
+    let compiled = CompiledProgram::compile(program.clone()).unwrap();
+    let (p1, p2, p3) = (RW_BASE, RW_BASE + 4096, RW_BASE + 8 * 4096);
+    use Access::{None as No, Read as Ro, Write as Rw};
+    // Five layouts: more than one pooled space keeps windows for.
+    let layouts: [&[(u32, Access)]; 5] = [
+        &[(p1, Ro), (p2, Rw), (p3, Ro)],
+        &[(p1, No), (p2, Ro), (p3, Ro)],
+        &[(p1, Rw), (p2, Rw)],
+        &[(p2, Rw), (p3, Rw)],
+        &[(p1, Ro), (p3, Rw)],
+    ];
+    let mut rng = Rng::new(7);
+    for round in 0..60 {
+        let layout = layouts[(rng.next_u64() % 5) as usize];
+        let mut regs = [0u64; 13];
+        regs[0] = u64::from(kiln_pvm::HALT_ADDRESS);
+        (regs[1], regs[2], regs[4], regs[6]) = (p1.into(), p2.into(), 9, p3.into());
+        let mut interp = Instance::new(program.clone()).unwrap();
+        let mut jit = RecompiledInstance::new(compiled.clone()).unwrap();
+        for memory in [interp.memory_mut(), jit.memory_mut()] {
+            for &(page, access) in layout {
+                memory.set_access(page, 4096, access).unwrap();
+            }
+        }
+        interp.set_regs(regs);
+        jit.set_regs(regs);
+        interp.set_gas(100);
+        jit.set_gas(100);
+        let (want, got) = (interp.run(), jit.run());
+        assert_eq!(want, got, "round {round}, layout {layout:?}");
+        assert_eq!(interp.regs(), jit.regs(), "round {round}");
+        assert_eq!(interp.pc(), jit.pc(), "round {round}");
+        assert_same_memory(interp.memory(), jit.memory(), &|| format!("round {round}"));
+    }
+}
+
 /// Memories swapped between instances of different programs (with `memory_mut`) keep working:
 /// each instance runs its own program's code and tables on whatever window it now holds.
 #[test]

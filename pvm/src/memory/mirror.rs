@@ -8,6 +8,10 @@ use super::{Access, Memory, MemoryError, Window};
 /// A window with at most this many rights transitions keeps its protections while pooled, so
 /// that the next user with the same layout (a service run again) needs no `mprotect` at all.
 const KEEP_RIGHTS_TRANSITIONS: u32 = 16;
+/// Windows an address space keeps besides the current one, each with a small layout's
+/// protections: services run in turn then each find their layout in place (a few windows per
+/// space cost address space only, 8 GiB each, and a handful of mappings).
+const MAX_SPARE_WINDOWS: usize = 3;
 /// Most changes of rights between neighbouring pages one window mirrors exactly. Each change can
 /// cost a host mapping; beyond this the window makes every page inaccessible and each access
 /// faults into the checked slow path instead.
@@ -87,14 +91,59 @@ impl Memory {
         if kept == desired {
             return;
         }
-        if !kept.is_empty() && window.revoke_all().is_err() {
+        if self.switch_window(kept, &desired) {
+            return;
+        }
+        let Some(window) = self.parts.window.as_mut() else {
+            return;
+        };
+        if !window.rights.is_empty() && window.revoke_all().is_err() {
             return self.lose_window();
         }
+        window.rights.clear();
         for (first, last, access) in desired {
             self.protect_window(first as usize, last as usize + 1, access as u8);
             if !matches!(self.mirror, Mirror::Exact { .. }) {
                 return;
             }
+        }
+    }
+
+    /// Instead of changing the current window's protections (`kept`, a layout another service
+    /// may run with again), switches to a spare window that already has `desired`, or parks the
+    /// current one and starts a fresh, entirely inaccessible window. True when a spare matched.
+    /// Otherwise the current window is left with `kept` recorded in its `rights`.
+    fn switch_window(
+        &mut self,
+        kept: Vec<(u32, u32, Access)>,
+        desired: &[(u32, u32, Access)],
+    ) -> bool {
+        let spares = &mut self.parts.spare_windows;
+        if let Some(i) = spares.iter().position(|w| w.rights == desired) {
+            let mut matching = spares.swap_remove(i);
+            matching.rights.clear();
+            self.park_current(kept, matching);
+            return true;
+        }
+        if !kept.is_empty() && spares.len() < MAX_SPARE_WINDOWS {
+            if let Ok(fresh) = Window::new(self.parts.backing.fd()) {
+                self.park_current(kept, fresh);
+                return false;
+            }
+        }
+        if let Some(window) = self.parts.window.as_mut() {
+            window.rights = kept;
+        }
+        false
+    }
+
+    /// Makes `next` the current window and keeps the current one (whose protections are
+    /// `kept`) as a spare, with nothing left in its context.
+    fn park_current(&mut self, kept: Vec<(u32, u32, Access)>, next: Window) {
+        if let Some(mut current) = self.parts.window.replace(next) {
+            current.rights = kept;
+            current.clear_context(super::CONTEXT_USED);
+            self.parts.spare_windows.push(current);
         }
     }
 

@@ -65,6 +65,10 @@ pub(super) struct Parts {
     /// to it (see [`FastPath`]) stay valid while the table is updated.
     access: Mapping,
     window: Option<Window>,
+    /// Earlier windows over the same file, each keeping the protections of a layout it served
+    /// (see `mirror.rs`): a run with one of those layouts switches windows instead of changing
+    /// protections.
+    spare_windows: Vec<Window>,
     /// Zeroed pages that reset kept allocated (at most `ZERO_IN_PLACE_PAGES`).
     kept_pages: PageRuns,
 }
@@ -75,6 +79,7 @@ impl Parts {
             backing: Backing::new()?,
             access: Mapping::anonymous(PAGE_COUNT, libc::PROT_READ | libc::PROT_WRITE)?,
             window: None,
+            spare_windows: Vec::new(),
             kept_pages: PageRuns::default(),
         })
     }
