@@ -48,6 +48,30 @@ const _: () = assert!(
 const MAX_BYTES_PER_INST: usize = 160;
 /// Trampolines and thunks.
 const FIXED_CODE_BYTES: usize = 4096;
+/// Largest worst-case code reservation: programs that could need more run on the interpreter
+/// (`Backend::Auto`) rather than reserve address space without bound.
+const MAX_CODE_RESERVATION: usize = 4 << 30;
+/// Most bytes populated up front; beyond this, pages fault in as code is written, so a large
+/// program does not commit memory it may not use.
+const MAX_POPULATE: usize = 64 << 20;
+
+/// `(bytes reserved, bytes populated up front)` for the code of `insts` instructions: the
+/// worst case (no instruction emits anywhere near `MAX_BYTES_PER_INST`, stubs included) and the
+/// typical size (about 14 bytes per instruction).
+fn code_reservation(insts: usize) -> Result<(usize, usize), CompileError> {
+    let reserve = insts
+        .checked_mul(MAX_BYTES_PER_INST)
+        .and_then(|n| n.checked_add(FIXED_CODE_BYTES))
+        .filter(|&n| n <= MAX_CODE_RESERVATION)
+        .ok_or_else(|| {
+            CompileError::Unsupported(format!(
+                "a program of {insts} instructions (more than {} can be compiled)",
+                (MAX_CODE_RESERVATION - FIXED_CODE_BYTES) / MAX_BYTES_PER_INST
+            ))
+        })?;
+    let populate = (insts * 16 + FIXED_CODE_BYTES).min(MAX_POPULATE);
+    Ok((reserve, populate))
+}
 
 /// Generated code and where to enter it.
 pub(super) struct Generated {
@@ -145,13 +169,9 @@ pub(super) fn generate(
     features: CpuFeatures,
 ) -> Result<Generated, CompileError> {
     let insts = program.insts();
-    // Reserved for the worst case (no instruction emits anywhere near `MAX_BYTES_PER_INST`,
-    // stubs included); typical code is about 14 bytes per instruction.
-    let mut ops = CodeBuffer::new(
-        insts.len() * MAX_BYTES_PER_INST + FIXED_CODE_BYTES,
-        insts.len() * 16 + FIXED_CODE_BYTES,
-    )
-    .map_err(|e| CompileError::Host(format!("cannot map memory for code: {e}")))?;
+    let (reserve, populate) = code_reservation(insts.len())?;
+    let mut ops = CodeBuffer::new(reserve, populate)
+        .map_err(|e| CompileError::Host(format!("cannot map memory for code: {e}")))?;
     // Registers no instruction names are neither loaded nor stored: generated code cannot
     // observe or change them, so their values stay wherever the host put them.
     let used: [bool; 13] = std::array::from_fn(|g| program.names_register(g));
@@ -569,5 +589,27 @@ fn branch_cond(op: Opcode) -> Cond {
         BranchLeSImm => Cond::LessEq,
         BranchGeS | BranchGeSImm => Cond::GreaterEq,
         _ => Cond::Greater,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_reservation_is_bounded() {
+        let (reserve, populate) = code_reservation(1000).unwrap();
+        assert_eq!(reserve, 1000 * MAX_BYTES_PER_INST + FIXED_CODE_BYTES);
+        assert_eq!(populate, 1000 * 16 + FIXED_CODE_BYTES);
+        // A big program populates a bounded part up front.
+        let (_, populate) = code_reservation(20 << 20).unwrap();
+        assert_eq!(populate, MAX_POPULATE);
+        // Beyond the reservation limit (or where the size overflows): refused, not reserved.
+        let limit = (MAX_CODE_RESERVATION - FIXED_CODE_BYTES) / MAX_BYTES_PER_INST;
+        assert!(code_reservation(limit).is_ok());
+        for too_many in [limit + 1, usize::MAX / 2] {
+            let error = code_reservation(too_many).unwrap_err();
+            assert!(matches!(error, CompileError::Unsupported(_)), "{error}");
+        }
     }
 }
