@@ -145,7 +145,19 @@ enum Stored {
 
 #[inline]
 pub(super) fn r(guest: u8) -> u8 {
-    HOST_REG[usize::from(guest)]
+    // The decoder clamps register operands to 12; indexing by the low nibble needs no bounds
+    // check (entries 13–15 repeat register 12's and are never used).
+    const BY_NIBBLE: [u8; 16] = {
+        let mut table = [HOST_REG[12]; 16];
+        let mut i = 0;
+        while i < 13 {
+            table[i] = HOST_REG[i];
+            i += 1;
+        }
+        table
+    };
+    debug_assert!(guest < 13);
+    BY_NIBBLE[usize::from(guest & 15)]
 }
 
 #[inline]
