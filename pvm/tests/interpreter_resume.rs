@@ -112,6 +112,30 @@ fn host_calls_resume_after_the_ecalli_without_recharging() {
 }
 
 /// Like the gas-model vector `multistep_paging_in_the_middle_of_block`, under JAM_07.
+/// A host may resume after a host call with any gas, even near `i64::MIN`: the next block
+/// cannot be paid, and the gas is left exactly as the host set it (on the recompiler the
+/// block's `sub` wraps, and giving the cost back must wrap too, never overflow).
+#[test]
+fn a_host_call_resumed_with_extreme_gas_runs_out_cleanly() {
+    let src = "
+        ecalli 1
+        jump next
+    next:
+        add_imm_64 r1, r1, 1
+        add_imm_64 r1, r1, 1
+        add_imm_64 r1, r1, 1
+        add_imm_64 r1, r1, 1
+        jump_ind r0, 0
+    ";
+    for gas in [i64::MIN, i64::MIN + 3, -1, 0] {
+        let (mut vm, pcs) = start(src, &[]);
+        assert_eq!(vm.run(), HostCall(1));
+        vm.set_gas(gas);
+        let exit = vm.run();
+        check(&vm, exit, (OutOfGas, pcs[2], gas, regs(&[])), &format!("gas {gas}"));
+    }
+}
+
 #[test]
 fn page_faults_resume_at_the_faulting_instruction_without_recharging() {
     let src = "

@@ -121,13 +121,18 @@ impl Memory {
         let spares = &mut self.parts.spare_windows;
         if let Some(i) = spares.iter().position(|w| w.rights == desired) {
             let mut matching = spares.swap_remove(i);
+            release_parked_charge(&mut matching);
             matching.rights.clear();
-            self.park_current(kept, matching);
+            if let Some(current) = self.parts.window.replace(matching) {
+                self.park(current, kept);
+            }
             return true;
         }
         if !kept.is_empty() && spares.len() < MAX_SPARE_WINDOWS {
             if let Ok(fresh) = Window::new(self.parts.backing.fd()) {
-                self.park_current(kept, fresh);
+                if let Some(current) = self.parts.window.replace(fresh) {
+                    self.park(current, kept);
+                }
                 return false;
             }
         }
@@ -137,14 +142,17 @@ impl Memory {
         false
     }
 
-    /// Makes `next` the current window and keeps the current one (whose protections are
-    /// `kept`) as a spare, with nothing left in its context.
-    fn park_current(&mut self, kept: Vec<(u32, u32, Access)>, next: Window) {
-        if let Some(mut current) = self.parts.window.replace(next) {
-            current.rights = kept;
-            current.clear_context(super::CONTEXT_USED);
-            self.parts.spare_windows.push(current);
-        }
+    /// Keeps `window` (whose protections are `kept`) as a spare, with nothing left in its
+    /// context and its mappings charged to the process budget; unmaps it instead when that
+    /// budget is spent.
+    fn park(&mut self, mut window: Window, kept: Vec<(u32, u32, Access)>) {
+        let Some(charge) = charge_parked(&kept) else {
+            return;
+        };
+        window.parked_charge = charge;
+        window.rights = kept;
+        window.clear_context(super::CONTEXT_USED);
+        self.parts.spare_windows.push(window);
     }
 
     /// Unmaps a window whose protections could not be brought down (the next run maps a new
@@ -245,4 +253,29 @@ impl Memory {
             self.mirror = Mirror::Exact { charged: 0 };
         }
     }
+}
+
+/// Transitions a parked window with protections `kept` may hold (each run has two edges).
+fn parked_transitions(kept: &[(u32, u32, Access)]) -> u32 {
+    u32::try_from(kept.len() * 2).unwrap_or(u32::MAX)
+}
+
+/// Charges a parked window's transitions to the process budget: `None` when over it.
+fn charge_parked(kept: &[(u32, u32, Access)]) -> Option<u32> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let charge = parked_transitions(kept);
+    PROCESS_TRANSITIONS
+        .fetch_update(Relaxed, Relaxed, |total| {
+            total
+                .checked_add(charge)
+                .filter(|&t| t <= PROCESS_TRANSITION_BUDGET)
+        })
+        .ok()
+        .map(|_| charge)
+}
+
+/// Gives back what a parked window was charged (when it is used again or unmapped).
+pub(super) fn release_parked_charge(window: &mut Window) {
+    let charge = std::mem::take(&mut window.parked_charge);
+    PROCESS_TRANSITIONS.fetch_sub(charge, std::sync::atomic::Ordering::Relaxed);
 }

@@ -29,6 +29,15 @@ pub(super) struct Window {
     /// While no `Memory` mirrors rights into it: its exact protections, as
     /// `(first page, last page, access)` runs (empty: entirely inaccessible).
     pub(super) rights: Vec<(u32, u32, Access)>,
+    /// Transitions charged to the process mapping budget while this window is parked as a
+    /// spare (see `mirror.rs`); given back when it is used again or unmapped.
+    pub(super) parked_charge: u32,
+}
+
+impl Drop for Window {
+    fn drop(&mut self) {
+        super::mirror::release_parked_charge(self);
+    }
 }
 
 fn prot_of(access: Access) -> libc::c_int {
@@ -60,6 +69,7 @@ impl Window {
         Ok(Self {
             reservation,
             rights: Vec::new(),
+            parked_charge: 0,
         })
     }
 

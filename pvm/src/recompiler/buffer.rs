@@ -145,6 +145,8 @@ impl CodeBuffer {
     #[inline(always)]
     pub(super) fn patch(&mut self, at: Rel32, target: u32) {
         let rel = target.wrapping_sub(at.0 + 4);
+        // Code is smaller than 2 GiB (`codegen::MAX_CODE_RESERVATION`), so this fits in i32.
+        debug_assert!((i64::from(target) - i64::from(at.0 + 4)).unsigned_abs() < 1 << 31);
         let at = at.0 as usize;
         if let Some(field) = self.written().get_mut(at..at + 4) {
             field.copy_from_slice(&rel.to_le_bytes());

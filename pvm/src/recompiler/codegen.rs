@@ -49,8 +49,9 @@ const MAX_BYTES_PER_INST: usize = 160;
 /// Trampolines and thunks.
 const FIXED_CODE_BYTES: usize = 4096;
 /// Largest worst-case code reservation: programs that could need more run on the interpreter
-/// (`Backend::Auto`) rather than reserve address space without bound.
-const MAX_CODE_RESERVATION: usize = 4 << 30;
+/// (`Backend::Auto`) rather than reserve address space without bound. Below 2 GiB, so every
+/// jump inside the code reaches with a 32-bit displacement.
+const MAX_CODE_RESERVATION: usize = 2 << 30;
 /// Most bytes populated up front; beyond this, pages fault in as code is written, so a large
 /// program does not commit memory it may not use.
 const MAX_POPULATE: usize = 64 << 20;
@@ -614,7 +615,7 @@ mod tests {
         assert_eq!(reserve, 1000 * MAX_BYTES_PER_INST + FIXED_CODE_BYTES);
         assert_eq!(populate, 1000 * 16 + FIXED_CODE_BYTES);
         // A big program populates a bounded part up front.
-        let (_, populate) = code_reservation(20 << 20).unwrap();
+        let (_, populate) = code_reservation(10 << 20).unwrap();
         assert_eq!(populate, MAX_POPULATE);
         // Beyond the reservation limit (or where the size overflows): refused, not reserved.
         let limit = (MAX_CODE_RESERVATION - FIXED_CODE_BYTES) / MAX_BYTES_PER_INST;

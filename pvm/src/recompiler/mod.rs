@@ -292,7 +292,8 @@ impl RecompiledInstance {
                     // The block check subtracted before branching out: give it back, as the
                     // interpreter leaves gas untouched when a block cannot be paid.
                     let cost = self.compiled.program.block_cost_at(at);
-                    self.gas += cost as i64;
+                    // Wrapping, as the check's `sub` did (a host may resume with any gas).
+                    self.gas = self.gas.wrapping_add(cost as i64);
                     (ExitReason::OutOfGas, Resume::Charge { index: at, cost })
                 }
                 exit::HALT => (ExitReason::Halt, Resume::Finished(ExitReason::Halt)),
