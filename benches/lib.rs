@@ -147,6 +147,16 @@ pub fn hostcall(iterations: u32) -> Workload {
     }
 }
 
+/// The workload called `name` (`memory`, `hostcall`, anything else `fib`), for the examples'
+/// command lines.
+pub fn workload_named(name: &str, iterations: u32) -> Workload {
+    match name {
+        "memory" => memory(iterations),
+        "hostcall" => hostcall(iterations),
+        _ => fib(iterations),
+    }
+}
+
 /// Prepares a workload's program for `backend` (the GP 0.7 profile, one gas per instruction).
 pub fn kiln_code(workload: &Workload, backend: kiln_pvm::Backend) -> kiln_pvm::Code {
     let program = kiln_pvm::Program::from_blob_bytes(&workload.blob, kiln_pvm::Profile::JAM_07)

@@ -4,11 +4,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let name = args.next().unwrap_or_else(|| "fib".into());
     let out = args.next().unwrap_or_else(|| "code.bin".into());
-    let workload = match name.as_str() {
-        "memory" => kiln_benches::memory(10),
-        "hostcall" => kiln_benches::hostcall(10),
-        _ => kiln_benches::fib(10),
-    };
+    let workload = kiln_benches::workload_named(&name, 10);
     let code = kiln_benches::kiln_code(&workload, kiln_pvm::Backend::Recompiler);
     let kiln_pvm::Code::Compiled(compiled) = code else {
         panic!("not compiled");

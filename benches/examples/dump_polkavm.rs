@@ -8,11 +8,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let name = args.next().unwrap_or_else(|| "fib".into());
     let out = args.next().unwrap_or_else(|| "polkavm.bin".into());
-    let workload = match name.as_str() {
-        "memory" => kiln_benches::memory(10),
-        "hostcall" => kiln_benches::hostcall(10),
-        _ => kiln_benches::fib(10),
-    };
+    let workload = kiln_benches::workload_named(&name, 10);
     let engine = polkavm_support::engine(polkavm::BackendKind::Compiler).expect("PolkaVM compiler");
     let module = polkavm_support::module(
         &engine,

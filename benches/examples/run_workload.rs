@@ -12,11 +12,7 @@ fn main() {
         .next()
         .and_then(|b| b.parse().ok())
         .unwrap_or(kiln_pvm::Backend::Interpreter);
-    let workload = match name.as_str() {
-        "memory" => kiln_benches::memory(iterations),
-        "hostcall" => kiln_benches::hostcall(iterations),
-        _ => kiln_benches::fib(iterations),
-    };
+    let workload = kiln_benches::workload_named(&name, iterations);
     let code = kiln_benches::kiln_code(&workload, backend);
     let (a0, gas) = kiln_benches::run_kiln(&workload, &code);
     println!(
