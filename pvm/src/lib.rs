@@ -9,6 +9,8 @@
 //! - [`memory`] and [`interpreter`]: paged guest memory and the reference interpreter;
 //! - [`recompiler`] (x86-64 Linux): native code with the interpreter's exact semantics;
 //! - [`vm`]: the [`Backend`] choice and one [`Vm`] API over both backends;
+//! - [`kernel`]: many VMs per invocation, calling each other, with capabilities
+//!   (`docs/kernel.md`);
 //! - [`asm`]: a text assembler and disassembler;
 //! - [`testing`]: random program generation for differential tests and fuzzing.
 
@@ -26,6 +28,7 @@ pub mod gas;
 pub mod host_calls;
 pub mod interpreter;
 pub mod isa;
+pub mod kernel;
 pub mod memory;
 pub mod profile;
 pub mod program;
@@ -39,6 +42,7 @@ pub mod vm;
 pub use blob::{BlobError, CodeBlob};
 pub use interpreter::{ExitReason, Instance, HALT_ADDRESS};
 pub use isa::{IsaVariant, Opcode};
+pub use kernel::{Kernel, KernelConfig, KernelExit};
 pub use memory::{Access, Memory, MemoryFault};
 pub use profile::{GasModel, HostCallNumbering, Profile};
 pub use program::{LoadError, Program};

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::interpreter::{ExitReason, Instance};
+use crate::interpreter::{ExitReason, Instance, Resume};
 use crate::memory::{Memory, MemoryError};
 use crate::program::Program;
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
@@ -118,6 +118,35 @@ impl Code {
     }
 }
 
+/// A VM's execution state apart from its memory: what the kernel keeps for a VM while another
+/// one uses the same instance (a register swap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Parked {
+    /// The 13 registers.
+    pub regs: [u64; 13],
+    /// Remaining gas.
+    pub gas: i64,
+    /// The pc reported until the next run.
+    pub pc: u32,
+    /// Where the next run continues.
+    pub resume: Resume,
+    /// The heap start used by `sbrk`.
+    pub heap_start: u32,
+}
+
+impl Parked {
+    /// A VM that has not run: zero registers and gas, entering at `pc` of `program`.
+    pub(crate) fn entering(program: &Program, pc: u32) -> Self {
+        Self {
+            regs: [0; 13],
+            gas: 0,
+            pc,
+            resume: Resume::entering(program, pc),
+            heap_start: 0,
+        }
+    }
+}
+
 /// One running PVM on either backend.
 #[derive(Debug)]
 pub enum Vm {
@@ -216,6 +245,36 @@ impl Vm {
     /// The heap start used by `sbrk`.
     pub fn set_heap_start(&mut self, addr: u32) {
         each!(self, vm => vm.set_heap_start(addr))
+    }
+
+    /// The execution state apart from memory.
+    pub(crate) fn park(&self) -> Parked {
+        let (pc, resume) = each!(self, vm => vm.position());
+        Parked {
+            regs: self.regs(),
+            gas: self.gas(),
+            pc,
+            resume,
+            heap_start: each!(self, vm => vm.heap_start()),
+        }
+    }
+
+    /// Restores an execution state taken with [`Vm::park`] (from this or another instance of
+    /// the same program).
+    pub(crate) fn unpark(&mut self, parked: &Parked) {
+        self.set_regs(parked.regs);
+        self.set_gas(parked.gas);
+        self.set_heap_start(parked.heap_start);
+        each!(self, vm => vm.set_position(parked.pc, parked.resume));
+    }
+
+    /// After a [`ExitReason::HostCall`]: makes the next run execute the `ecalli` again instead
+    /// of continuing after it (an operation the caller could not pay for is retried).
+    pub(crate) fn rewind_host_call(&mut self) {
+        let (pc, resume) = each!(self, vm => vm.position());
+        if let Resume::Continue { index } = resume {
+            each!(self, vm => vm.set_position(pc, Resume::Continue { index: index - 1 }));
+        }
     }
 }
 

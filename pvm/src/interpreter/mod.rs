@@ -191,6 +191,11 @@ impl Instance {
         self.heap_start = addr;
     }
 
+    /// The heap start used by `sbrk`.
+    pub(crate) fn heap_start(&self) -> u32 {
+        self.heap_start
+    }
+
     /// Runs until an exit.
     pub fn run(&mut self) -> ExitReason {
         self.run_loop::<false, false>(&mut |_, _| {})

@@ -516,6 +516,22 @@ impl Memory {
         Ok(())
     }
 
+    /// Whether no page is accessible and none ever held data: the state `new` gives. The
+    /// kernel runs VMs that own no memory on such an address space.
+    pub(crate) fn is_pristine(&self) -> bool {
+        self.runs.is_empty() && self.touched.is_empty()
+    }
+
+    /// Zeroes pages `[first_page, first_page + count)` (clipped at the top), releasing their
+    /// memory; their access rights are unchanged.
+    pub(crate) fn zero_pages(&mut self, first_page: u32, count: u32) -> Result<(), MemoryError> {
+        let end = (u64::from(first_page) + u64::from(count)).min(PAGE_COUNT as u64);
+        if u64::from(first_page) >= end {
+            return Ok(());
+        }
+        self.parts.backing.discard(first_page, end as u32 - 1)
+    }
+
     /// Every page that is not inaccessible, as `(page address, access)`, in address order.
     pub fn accessible_pages(&self) -> impl Iterator<Item = (u32, Access)> + '_ {
         self.runs.iter().flat_map(move |(first, last)| {

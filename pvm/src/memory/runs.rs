@@ -75,6 +75,11 @@ impl PageRuns {
             .and_then(|(_, &end)| (end >= first).then_some(end))
     }
 
+    /// Whether no page is in any run.
+    pub(super) fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
     /// Number of runs.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {

@@ -247,6 +247,22 @@ impl RecompiledInstance {
         self.core.set_heap_start(addr);
     }
 
+    /// Where the next `run` continues, with the pc reported until then.
+    pub(crate) fn position(&self) -> (u32, Resume) {
+        (self.pc(), self.resume)
+    }
+
+    /// Sets where the next `run` continues.
+    pub(crate) fn set_position(&mut self, pc: u32, resume: Resume) {
+        self.pc = Pc::At(pc);
+        self.resume = resume;
+    }
+
+    /// The heap start used by `sbrk`.
+    pub(crate) fn heap_start(&self) -> u32 {
+        self.core.heap_start()
+    }
+
     fn pc_of(&self, index: u32) -> u32 {
         self.compiled.program.insts()[index as usize].pc
     }

@@ -1,0 +1,587 @@
+//! CALL, REPLY and the kernel operations of `docs/kernel.md` §2–§3, acting on the running VM.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use super::abi::{self, op, NONE};
+use super::caps::{Cap, CapTable, DataCap, Mapped};
+use super::vms::{VmId, VmRecord, VmStatus};
+use super::{host_failure, store, Flow, Kernel, KernelExit};
+use crate::blob::CodeBlob;
+use crate::host_calls::codes::{FULL, HUH, LOW, OOB, WHAT};
+use crate::interpreter::ExitReason;
+use crate::memory::{Access, MemoryError};
+use crate::program::Program;
+use crate::vm::{Backend, Code, Parked};
+
+/// Why an operation did not succeed.
+enum Failure {
+    /// A GP error code for the caller's `φ7`.
+    Code(u64),
+    /// The host could not provide memory: the invocation ends.
+    Host(MemoryError),
+}
+
+impl From<u64> for Failure {
+    fn from(code: u64) -> Self {
+        Failure::Code(code)
+    }
+}
+
+impl From<MemoryError> for Failure {
+    fn from(e: MemoryError) -> Self {
+        Failure::Host(e)
+    }
+}
+
+/// `Ok(Some(v))`: `OK` with `φ8 = v`; `Ok(None)`: `OK`.
+type OpResult = Result<Option<u64>, Failure>;
+
+/// A slot number from a register (`WHAT` if it names no slot).
+fn slot(value: u64) -> Result<u8, Failure> {
+    u8::try_from(value).map_err(|_| Failure::Code(WHAT))
+}
+
+impl Kernel {
+    /// `ecalli id` in the running VM: a kernel operation, or the cap in slot `id`.
+    pub(super) fn host_call(&mut self, id: u32) -> Flow {
+        if id >= abi::OP_BASE {
+            return self.operation(id - abi::OP_BASE);
+        }
+        let active = self.active();
+        let cap = self.vms.at(active).caps.get(id as u8).copied();
+        match cap {
+            Some(Cap::Protocol(host)) => Flow::Exit(KernelExit::HostCall(host)),
+            Some(Cap::Handle(vm)) => self.call(vm, None),
+            Some(Cap::Callable { vm, epoch }) => self.call(vm, Some(epoch)),
+            _ => {
+                if !self.charge(abi::OP_GAS) {
+                    return self.out_of_gas();
+                }
+                self.finish(Err(Failure::Code(WHAT)))
+            }
+        }
+    }
+
+    /// Takes `cost` from the running VM's gas; `false` (and nothing taken) if it has less.
+    fn charge(&mut self, cost: u64) -> bool {
+        let vm = self.active_vm();
+        let gas = vm.gas();
+        if gas < 0 || (gas as u64) < cost {
+            return false;
+        }
+        vm.set_gas(gas - cost as i64);
+        true
+    }
+
+    /// The running VM could not pay for its `ecalli`: it stops out of gas there, and retries
+    /// the operation when it runs again.
+    fn out_of_gas(&mut self) -> Flow {
+        self.active_vm().rewind_host_call();
+        self.stopped(ExitReason::OutOfGas)
+    }
+
+    /// Writes an operation's outcome to the running VM and continues it.
+    fn finish(&mut self, result: OpResult) -> Flow {
+        let vm = self.active_vm();
+        match result {
+            Ok(second) => {
+                vm.set_reg(7, abi::status::OK);
+                if let Some(value) = second {
+                    vm.set_reg(8, value);
+                }
+            }
+            Err(Failure::Code(code)) => vm.set_reg(7, code),
+            Err(Failure::Host(e)) => return host_failure(e),
+        }
+        Flow::Continue
+    }
+
+    fn operation(&mut self, number: u32) -> Flow {
+        let regs = self.active_vm().regs();
+        let cost = self.operation_cost(number, &regs);
+        if !self.charge(cost) {
+            return self.out_of_gas();
+        }
+        let result = match number {
+            op::REPLY => return self.reply(&regs),
+            op::CREATE => self.create(&regs),
+            op::DROP => self.drop_cap(&regs),
+            op::GRANT => self.grant(&regs),
+            op::REVOKE => self.revoke(&regs),
+            op::MAP => self.map(&regs),
+            op::UNMAP => self.unmap(&regs),
+            op::SPLIT => self.split(&regs),
+            op::RETYPE => self.retype(&regs),
+            op::COMPILE => self.compile(&regs),
+            op::INSPECT => self.inspect(&regs),
+            _ => Err(Failure::Code(WHAT)),
+        };
+        self.finish(result)
+    }
+
+    /// Gas of operation `number` with arguments `regs` (`docs/kernel.md` §3).
+    fn operation_cost(&mut self, number: u32, regs: &[u64; 13]) -> u64 {
+        match number {
+            op::MAP | op::UNMAP => {
+                let active = self.active();
+                let pages = match u8::try_from(regs[7])
+                    .ok()
+                    .and_then(|s| self.vms.at(active).caps.get(s))
+                {
+                    Some(Cap::Data(data)) => u64::from(data.pages),
+                    _ => 0,
+                };
+                abi::OP_GAS + pages
+            }
+            op::COMPILE => {
+                let len = regs[8].min(1 << 32);
+                abi::OP_GAS + len.div_ceil(abi::COMPILE_BYTES_PER_GAS)
+            }
+            _ => abi::OP_GAS,
+        }
+    }
+
+    fn caps(&mut self) -> &mut CapTable {
+        let active = self.active();
+        &mut self.vms.at(active).caps
+    }
+
+    /// CALL of VM `callee` (through a CALLABLE made in `epoch`, or a HANDLE).
+    fn call(&mut self, callee: VmId, epoch: Option<u32>) -> Flow {
+        if !self.charge(abi::OP_GAS) {
+            return self.out_of_gas();
+        }
+        let regs = self.active_vm().regs();
+        let pass = match self.check_call(callee, epoch, &regs) {
+            Ok(pass) => pass,
+            Err(failure) => return self.finish(Err(failure)),
+        };
+        let caller = self.active();
+        let resumes_after_reply =
+            matches!(self.vms.at(callee).status, VmStatus::Fresh | VmStatus::Idle);
+        let vm = self.active_vm();
+        let gas = vm.gas();
+        let handover = regs[12].min(gas.max(0) as u64) as i64;
+        vm.set_gas(gas - handover);
+        if let Some(slot) = pass {
+            let cap = self.caps().take(slot).expect("checked");
+            let cap = match self.unmapped(cap) {
+                Ok(cap) => cap,
+                Err(e) => return host_failure(e),
+            };
+            let _ = self.vms.at(callee).caps.insert(abi::IPC_SLOT, cap);
+        }
+        self.vms.at(caller).status = VmStatus::Waiting;
+        self.vms.at(callee).status = VmStatus::Running;
+        self.stack.push(callee);
+        if let Err(e) = self.executors.load(&mut self.vms, callee) {
+            return host_failure(e);
+        }
+        let vm = self.active_vm();
+        vm.set_gas(handover);
+        if resumes_after_reply {
+            for (r, &value) in regs.iter().enumerate().take(11).skip(7) {
+                vm.set_reg(r, value);
+            }
+        }
+        Flow::Continue
+    }
+
+    /// The checks of CALL, in the documented order; the slot of the cap to pass.
+    fn check_call(
+        &mut self,
+        callee: VmId,
+        epoch: Option<u32>,
+        regs: &[u64; 13],
+    ) -> Result<Option<u8>, Failure> {
+        let record = self.vms.get(callee).ok_or(Failure::Code(WHAT))?;
+        if epoch.is_some_and(|e| e != record.callable_epoch) {
+            return Err(WHAT.into());
+        }
+        if matches!(
+            record.status,
+            VmStatus::Running | VmStatus::Waiting | VmStatus::Finished
+        ) {
+            return Err(HUH.into());
+        }
+        let ipc_free = record.caps.is_free(abi::IPC_SLOT);
+        let pass = if regs[11] == NONE {
+            None
+        } else {
+            let slot = u8::try_from(regs[11]).map_err(|_| Failure::Code(HUH))?;
+            if self.caps().is_free(slot) || !ipc_free {
+                return Err(HUH.into());
+            }
+            Some(slot)
+        };
+        if self.stack.len() >= abi::MAX_CALL_DEPTH {
+            return Err(FULL.into());
+        }
+        Ok(pass)
+    }
+
+    /// REPLY: back to the caller with `φ7..φ10` and optionally the cap in `φ11`.
+    fn reply(&mut self, regs: &[u64; 13]) -> Flow {
+        let Some(&caller) = self.stack.len().checked_sub(2).map(|i| &self.stack[i]) else {
+            return self.finish(Err(HUH.into()));
+        };
+        if regs[11] != NONE {
+            let slot = match u8::try_from(regs[11]) {
+                Ok(slot) if !self.caps().is_free(slot) => slot,
+                _ => return self.finish(Err(HUH.into())),
+            };
+            if !self.vms.at(caller).caps.is_free(abi::IPC_SLOT) {
+                return self.finish(Err(HUH.into()));
+            }
+            let cap = self.caps().take(slot).expect("checked");
+            let cap = match self.unmapped(cap) {
+                Ok(cap) => cap,
+                Err(e) => return host_failure(e),
+            };
+            let _ = self.vms.at(caller).caps.insert(abi::IPC_SLOT, cap);
+        }
+        let results = [regs[7], regs[8], regs[9], regs[10]];
+        self.return_to_caller(abi::status::OK, Some(results), false, VmStatus::Idle)
+    }
+
+    /// `cap` with its mapping in the running VM undone (a DATA cap about to move).
+    fn unmapped(&mut self, cap: Cap) -> Result<Cap, MemoryError> {
+        let Cap::Data(data) = cap else {
+            return Ok(cap);
+        };
+        let Some(mapped) = data.mapped else {
+            return Ok(cap);
+        };
+        let code = self.vms.at(self.active()).code;
+        let memory = self.executors.vm_of(code).memory_mut();
+        self.store
+            .unmap_from(memory, data.first, data.pages, mapped.base)?;
+        Ok(Cap::Data(DataCap {
+            mapped: None,
+            ..data
+        }))
+    }
+
+    /// A copy of `cap` for another slot or VM: a HANDLE's copy is a CALLABLE; DATA and
+    /// withdrawn CALLABLEs cannot be copied.
+    fn copy_of(&self, cap: Cap) -> Result<Cap, Failure> {
+        match cap {
+            Cap::Data(_) => Err(WHAT.into()),
+            Cap::Handle(vm) => {
+                let record = self.vms.get(vm).ok_or(Failure::Code(WHAT))?;
+                Ok(Cap::Callable {
+                    vm,
+                    epoch: record.callable_epoch,
+                })
+            }
+            Cap::Callable { vm, epoch } if !self.callable_is_valid(vm, epoch) => Err(WHAT.into()),
+            other => Ok(other),
+        }
+    }
+
+    fn callable_is_valid(&self, vm: VmId, epoch: u32) -> bool {
+        self.vms.get(vm).is_some_and(|r| r.callable_epoch == epoch)
+    }
+
+    fn create(&mut self, regs: &[u64; 13]) -> OpResult {
+        let Some(&Cap::Code(code)) = self.caps().get(slot(regs[7])?) else {
+            return Err(WHAT.into());
+        };
+        let destination = slot(regs[8])?;
+        if !self.caps().is_free(destination) {
+            return Err(HUH.into());
+        }
+        let mut caps = CapTable::default();
+        for s in (0..64u8).filter(|s| regs[9] >> s & 1 == 1) {
+            if let Some(&cap) = self.caps().get(s) {
+                let copy = self.copy_of(cap)?;
+                let _ = caps.insert(s, copy);
+            }
+        }
+        if self.vms.live() >= abi::MAX_VMS {
+            return Err(FULL.into());
+        }
+        let entry = u32::try_from(regs[10]).unwrap_or(u32::MAX);
+        let parked = Parked::entering(self.executors.code(code).program(), entry);
+        let child = self.vms.insert(VmRecord {
+            code,
+            parked,
+            status: VmStatus::Fresh,
+            caps,
+            memory: None,
+            owns_memory: false,
+            callable_epoch: 0,
+        });
+        let _ = self.caps().insert(destination, Cap::Handle(child));
+        Ok(None)
+    }
+
+    fn drop_cap(&mut self, regs: &[u64; 13]) -> OpResult {
+        let s = slot(regs[7])?;
+        let cap = *self.caps().get(s).ok_or(Failure::Code(WHAT))?;
+        match cap {
+            Cap::Handle(vm) if self.vms.get(vm).is_some() => self.destroy_tree(vm)?,
+            Cap::Data(data) => {
+                if let Some(mapped) = data.mapped {
+                    let code = self.vms.at(self.active()).code;
+                    let memory = self.executors.vm_of(code).memory_mut();
+                    store::clear(memory, mapped.base, data.pages)?;
+                }
+                self.store.release(data.first, data.pages)?;
+            }
+            _ => {}
+        }
+        self.caps().take(s);
+        Ok(None)
+    }
+
+    /// VM `root` and every VM its table owns, transitively.
+    fn subtree(&self, root: VmId) -> Vec<VmId> {
+        let mut seen = HashSet::from([root]);
+        let mut ids = vec![root];
+        let mut i = 0;
+        while i < ids.len() {
+            if let Some(record) = self.vms.get(ids[i]) {
+                for (_, cap) in record.caps.iter() {
+                    if let Cap::Handle(child) = *cap {
+                        if self.vms.get(child).is_some() && seen.insert(child) {
+                            ids.push(child);
+                        }
+                    }
+                }
+            }
+            i += 1;
+        }
+        ids
+    }
+
+    /// Destroys VM `root` and everything it owns; `HUH` if any of them is on the call stack.
+    fn destroy_tree(&mut self, root: VmId) -> Result<(), Failure> {
+        let ids = self.subtree(root);
+        let busy = ids.iter().any(|&id| {
+            matches!(
+                self.vms.get(id).map(|r| r.status),
+                Some(VmStatus::Running | VmStatus::Waiting)
+            )
+        });
+        if busy {
+            return Err(HUH.into());
+        }
+        for id in ids {
+            let Some(record) = self.vms.remove(id) else {
+                continue;
+            };
+            self.executors
+                .unload_destroyed(record.code, id, record.owns_memory);
+            for (_, cap) in record.caps.iter() {
+                if let Cap::Data(data) = *cap {
+                    // Its bytes (in the dropped address space if mapped) are gone with it.
+                    self.store.release(data.first, data.pages)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn grant(&mut self, regs: &[u64; 13]) -> OpResult {
+        let source = slot(regs[7])?;
+        let cap = *self.caps().get(source).ok_or(Failure::Code(WHAT))?;
+        let active = self.active();
+        let target = if regs[8] == NONE {
+            active
+        } else {
+            match self.caps().get(slot(regs[8])?).copied() {
+                Some(Cap::Handle(vm)) if self.vms.get(vm).is_some() => vm,
+                _ => return Err(WHAT.into()),
+            }
+        };
+        if target != active
+            && matches!(
+                self.vms.at(target).status,
+                VmStatus::Running | VmStatus::Waiting
+            )
+        {
+            return Err(HUH.into());
+        }
+        let destination = slot(regs[9])?;
+        let moved = match regs[10] {
+            0 => self.copy_of(cap)?,
+            1 => {
+                if let Cap::Callable { vm, epoch } = cap {
+                    if !self.callable_is_valid(vm, epoch) {
+                        return Err(WHAT.into());
+                    }
+                }
+                // A VM may not come to own itself (it could never be dropped).
+                if let Cap::Handle(vm) = cap {
+                    if self.subtree(vm).contains(&target) {
+                        return Err(HUH.into());
+                    }
+                }
+                cap
+            }
+            _ => return Err(WHAT.into()),
+        };
+        if !self.vms.at(target).caps.is_free(destination) {
+            return Err(HUH.into());
+        }
+        let moved = if regs[10] == 1 {
+            self.caps().take(source);
+            self.unmapped(moved)?
+        } else {
+            moved
+        };
+        let _ = self.vms.at(target).caps.insert(destination, moved);
+        Ok(None)
+    }
+
+    fn revoke(&mut self, regs: &[u64; 13]) -> OpResult {
+        let Some(&Cap::Handle(vm)) = self.caps().get(slot(regs[7])?) else {
+            return Err(WHAT.into());
+        };
+        let record = self.vms.get_mut(vm).ok_or(Failure::Code(WHAT))?;
+        record.callable_epoch = record.callable_epoch.wrapping_add(1);
+        Ok(None)
+    }
+
+    /// The DATA cap in slot `regs[7]`, with its slot.
+    fn data_cap(&mut self, regs: &[u64; 13]) -> Result<(u8, DataCap), Failure> {
+        let s = slot(regs[7])?;
+        match self.caps().get(s) {
+            Some(&Cap::Data(data)) => Ok((s, data)),
+            _ => Err(WHAT.into()),
+        }
+    }
+
+    fn map(&mut self, regs: &[u64; 13]) -> OpResult {
+        let (s, data) = self.data_cap(regs)?;
+        if data.mapped.is_some() {
+            return Err(HUH.into());
+        }
+        let access = match regs[9] {
+            1 => Access::Read,
+            2 => Access::Write,
+            _ => return Err(WHAT.into()),
+        };
+        let base = regs[8];
+        if base < abi::FIRST_MAPPABLE_PAGE
+            || base.saturating_add(u64::from(data.pages)) > abi::ADDRESS_SPACE_PAGES
+        {
+            return Err(OOB.into());
+        }
+        let base = base as u32;
+        let active = self.active();
+        let code = self.vms.at(active).code;
+        let memory = self.executors.vm_of(code).memory_mut();
+        if (base..base + data.pages).any(|page| memory.page_access(page << 12) != Access::None) {
+            return Err(HUH.into());
+        }
+        self.vms.at(active).owns_memory = true;
+        self.store
+            .map_into(memory, data.first, data.pages, base, access)?;
+        *self.caps().get_mut(s).expect("checked") = Cap::Data(DataCap {
+            mapped: Some(Mapped { base, access }),
+            ..data
+        });
+        Ok(None)
+    }
+
+    fn unmap(&mut self, regs: &[u64; 13]) -> OpResult {
+        let (s, data) = self.data_cap(regs)?;
+        if data.mapped.is_none() {
+            return Err(HUH.into());
+        }
+        let cap = self.unmapped(Cap::Data(data))?;
+        *self.caps().get_mut(s).expect("checked") = cap;
+        Ok(None)
+    }
+
+    fn split(&mut self, regs: &[u64; 13]) -> OpResult {
+        let (s, data) = self.data_cap(regs)?;
+        let kept = regs[8];
+        if data.mapped.is_some() || kept == 0 || kept >= u64::from(data.pages) {
+            return Err(HUH.into());
+        }
+        let destination = slot(regs[9])?;
+        if !self.caps().is_free(destination) {
+            return Err(HUH.into());
+        }
+        let kept = kept as u32;
+        *self.caps().get_mut(s).expect("checked") = Cap::Data(DataCap {
+            pages: kept,
+            ..data
+        });
+        let rest = DataCap {
+            first: data.first + kept,
+            pages: data.pages - kept,
+            mapped: None,
+        };
+        let _ = self.caps().insert(destination, Cap::Data(rest));
+        Ok(None)
+    }
+
+    fn retype(&mut self, regs: &[u64; 13]) -> OpResult {
+        let Some(Cap::Untyped) = self.caps().get(slot(regs[7])?) else {
+            return Err(WHAT.into());
+        };
+        let destination = slot(regs[9])?;
+        if !self.caps().is_free(destination) || regs[8] == 0 {
+            return Err(HUH.into());
+        }
+        let pages = u32::try_from(regs[8]).map_err(|_| Failure::Code(LOW))?;
+        let first = self.store.allocate(pages).ok_or(Failure::Code(LOW))?;
+        let data = DataCap {
+            first,
+            pages,
+            mapped: None,
+        };
+        let _ = self.caps().insert(destination, Cap::Data(data));
+        Ok(None)
+    }
+
+    fn compile(&mut self, regs: &[u64; 13]) -> OpResult {
+        let destination = slot(regs[9])?;
+        if !self.caps().is_free(destination) {
+            return Err(HUH.into());
+        }
+        if self.executors.len() >= abi::MAX_CODES {
+            return Err(FULL.into());
+        }
+        let (Ok(address), Ok(len)) = (u32::try_from(regs[7]), u32::try_from(regs[8])) else {
+            return Err(OOB.into());
+        };
+        let memory = self.active_vm().memory();
+        if memory
+            .check_range(address, u64::from(len), Access::Read)
+            .is_err()
+        {
+            return Err(OOB.into());
+        }
+        let mut bytes = vec![0; len as usize];
+        memory.host_read(address, &mut bytes);
+        let program = CodeBlob::parse(&bytes)
+            .map_err(crate::program::LoadError::from)
+            .and_then(|blob| Program::decode(blob, self.profile))
+            .map_err(|_| Failure::Code(HUH))?;
+        // `Auto` on the recompiler: a program it cannot take runs interpreted, exactly as on an
+        // interpreter-only kernel, so the outcome does not depend on the backend.
+        let backend = match self.backend {
+            Backend::Interpreter => Backend::Interpreter,
+            _ => Backend::Auto,
+        };
+        let code = Code::prepare(Arc::new(program), backend).map_err(|_| Failure::Code(HUH))?;
+        let index = self.executors.add_code(code);
+        let _ = self.caps().insert(destination, Cap::Code(index));
+        Ok(None)
+    }
+
+    fn inspect(&mut self, regs: &[u64; 13]) -> OpResult {
+        let s = slot(regs[7])?;
+        Ok(Some(
+            self.caps()
+                .get(s)
+                .map_or(abi::cap_type::EMPTY, Cap::type_code),
+        ))
+    }
+}
