@@ -64,6 +64,9 @@ fn transcript_on(src: &str, backend: Backend, gas: i64, config: KernelConfig) ->
     let mut out = Vec::new();
     for _ in 0..1000 {
         let exit = kernel.run();
+        if let Err(e) = kernel.check_invariants() {
+            panic!("after {exit:?} on {backend:?}: {e}");
+        }
         out.push(stop(&kernel, exit.clone()));
         match exit {
             KernelExit::HostCall(0) => {

@@ -16,6 +16,7 @@
 pub mod abi;
 pub(crate) mod caps;
 mod executors;
+mod invariants;
 mod ops;
 pub(crate) mod store;
 pub mod vms;
@@ -97,6 +98,8 @@ pub struct Kernel {
     store: PageStore,
     /// The root's final exit, once it has one.
     finished: Option<KernelExit>,
+    /// The page budget the invocation started with.
+    initial_budget: u32,
 }
 
 impl std::fmt::Debug for Kernel {
@@ -177,6 +180,7 @@ impl Kernel {
             stack: vec![root],
             store: PageStore::new(config.page_budget)?,
             finished: None,
+            initial_budget: config.page_budget.min(store::STORE_PAGES),
         })
     }
 

@@ -210,10 +210,10 @@ impl Kernel {
             None
         } else {
             let slot = u8::try_from(regs[11]).map_err(|_| Failure::Code(HUH))?;
-            if self.caps().is_free(slot) || !ipc_free {
-                return Err(HUH.into());
+            match self.caps().get(slot).copied() {
+                Some(cap) if ipc_free && self.may_receive(cap, callee) => Some(slot),
+                _ => return Err(HUH.into()),
             }
-            Some(slot)
         };
         if self.stack.len() >= abi::MAX_CALL_DEPTH {
             return Err(FULL.into());
@@ -228,8 +228,11 @@ impl Kernel {
         };
         if regs[11] != NONE {
             let slot = match u8::try_from(regs[11]) {
-                Ok(slot) if !self.caps().is_free(slot) => slot,
-                _ => return self.finish(Err(HUH.into())),
+                Ok(slot) => match self.caps().get(slot).copied() {
+                    Some(cap) if self.may_receive(cap, caller) => slot,
+                    _ => return self.finish(Err(HUH.into())),
+                },
+                Err(_) => return self.finish(Err(HUH.into())),
             };
             if !self.vms.at(caller).caps.is_free(abi::IPC_SLOT) {
                 return self.finish(Err(HUH.into()));
@@ -277,6 +280,15 @@ impl Kernel {
             }
             Cap::Callable { vm, epoch } if !self.callable_is_valid(vm, epoch) => Err(WHAT.into()),
             other => Ok(other),
+        }
+    }
+
+    /// Whether `receiver` may get `cap` by a move: a VM may not come to own itself, directly or
+    /// through VMs it owns (it could never be dropped).
+    fn may_receive(&self, cap: Cap, receiver: VmId) -> bool {
+        match cap {
+            Cap::Handle(vm) => !self.subtree(vm).contains(&receiver),
+            _ => true,
         }
     }
 
@@ -413,11 +425,8 @@ impl Kernel {
                         return Err(WHAT.into());
                     }
                 }
-                // A VM may not come to own itself (it could never be dropped).
-                if let Cap::Handle(vm) = cap {
-                    if self.subtree(vm).contains(&target) {
-                        return Err(HUH.into());
-                    }
+                if !self.may_receive(cap, target) {
+                    return Err(HUH.into());
                 }
                 cap
             }

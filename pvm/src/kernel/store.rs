@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::memory::{Access, Memory, MemoryError, PAGE_SIZE};
 
 /// Store pages (the store is a sparse 4 GiB file: pages never written cost nothing).
-const STORE_PAGES: u32 = 1 << 20;
+pub(crate) const STORE_PAGES: u32 = 1 << 20;
 
 /// The backing store and its page budget.
 pub(crate) struct PageStore {

@@ -131,6 +131,17 @@ impl VmArena {
         Some(record)
     }
 
+    /// Every live VM.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (VmId, &VmRecord)> + '_ {
+        self.slots.iter().enumerate().filter_map(|(index, slot)| {
+            let id = VmId {
+                index: index as u32,
+                generation: slot.generation,
+            };
+            slot.record.as_ref().map(|record| (id, record))
+        })
+    }
+
     /// Bytes of host memory per VM slot, not counting cap-table entries and address spaces.
     pub(crate) const BYTES_PER_VM: usize = std::mem::size_of::<Slot>();
 }
