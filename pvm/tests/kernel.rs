@@ -14,7 +14,11 @@ use kiln_pvm::{Backend, Profile, StandardProgram};
 const GAS: i64 = 10_000_000;
 
 fn program(src: &str) -> StandardProgram {
-    let src = format!(".stack_size 4096\n{src}");
+    let src = if src.contains(".stack_size") {
+        src.to_string()
+    } else {
+        format!(".stack_size 4096\n{src}")
+    };
     match assemble(&src, Profile::JAM_07.isa).unwrap_or_else(|e| panic!("{e}\n{src}")) {
         Assembled::Standard(p) => p,
         Assembled::Blob(_) => unreachable!("a stack size makes a standard program"),
@@ -160,33 +164,9 @@ fn call(slot: u32, arg: &str) -> String {
 const HALT: &str = "jump_ind r0, 0\n";
 const REPLY: &str = "load_imm r11, -1\necalli 256\n";
 
-fn fib_source(n: u32) -> String {
-    format!(
-        "branch_eq_imm r0, 0, child\n{}{}ecalli 0\n{HALT}
-child:
-    branch_lt_u_imm r7, 2, base
-    move_reg r2, r7
-    {}{}move_reg r3, r8
-    {}{}{}add_64 r3, r3, r8
-    {}move_reg r7, r3
-    {REPLY}jump child
-base:
-    {REPLY}jump child
-",
-        create_child(50),
-        call(50, &n.to_string()),
-        call_op("CREATE", &["40", "50", "0x10000000000", "0"]),
-        "add_imm_64 r7, r2, -1\nload_imm r11, -1\nload_imm r12, -1\necalli 50\n",
-        call_op("DROP", &["50"]),
-        call_op("CREATE", &["40", "50", "0x10000000000", "0"]),
-        "add_imm_64 r7, r2, -2\nload_imm r11, -1\nload_imm r12, -1\necalli 50\n",
-        call_op("DROP", &["50"]),
-    )
-}
-
 #[test]
 fn recursive_fibonacci_creates_and_calls_a_child_per_call() {
-    let p = probes(&fib_source(12));
+    let p = probes(&kiln_pvm::testing::kernel_programs::fib(12));
     assert_eq!(p.len(), 1);
     let probe = &p[0];
     assert_eq!((probe.regs[7], probe.regs[8]), (status::OK, 144), "fib(12)");
@@ -196,6 +176,19 @@ fn recursive_fibonacci_creates_and_calls_a_child_per_call() {
     );
     assert_eq!(probe.depth, 1);
     assert_eq!(probe.total_gas, probe.gas, "only the root is on the stack");
+}
+
+#[test]
+fn calls_and_replies_in_a_loop_conserve_gas() {
+    let src = kiln_pvm::testing::kernel_programs::call_reply_loop(1000);
+    let t = transcript(&src);
+    assert!(matches!(t[0].exit, KernelExit::Halt(_)), "{:?}", t[0].exit);
+    // Per-instruction gas, paid per block. Set-up: the first branch (1), the block up to the
+    // `fallthrough` (7) and CREATE (10). Each round: the loop block (5) and CALL (10), the
+    // child's block `load_imm, ecalli, jump` (3) and REPLY (10); the first round also pays the
+    // child's first branch (1). Then the halting jump (1). Nothing else is lost anywhere.
+    let used = GAS - t[0].gas;
+    assert_eq!(used, 1 + 7 + 10 + 1 + 1000 * (5 + 10 + 3 + 10) + 1);
 }
 
 #[test]
@@ -605,4 +598,10 @@ fn compile_makes_a_code_cap_from_guest_memory() {
     let s: Vec<u64> = p.iter().map(|p| p.regs[7]).collect();
     assert_eq!(s, [0, 0, status::OK, HUH, OOB]);
     assert_eq!(p[2].regs[8], 77);
+}
+
+#[test]
+fn an_idle_vm_with_a_few_caps_takes_at_most_512_bytes_of_host_memory() {
+    let bytes = Kernel::bytes_per_vm() + 4 * kiln_pvm::kernel::cap_entry_bytes();
+    assert!(bytes <= 512, "{bytes} bytes");
 }

@@ -107,6 +107,9 @@ impl CapTable {
         self.entries.iter().map(|(s, c)| (*s, c))
     }
 
+    /// Bytes of one entry.
+    pub(crate) const ENTRY_BYTES: usize = std::mem::size_of::<(u8, Cap)>();
+
     /// Bytes of host memory the entries use.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.entries.capacity() * std::mem::size_of::<(u8, Cap)>()

@@ -1,28 +1,25 @@
-//! Backend instances shared by VMs: one per program, loaded with one VM at a time.
-//!
-//! A VM that is not loaded keeps its registers, gas and position in its record ([`Parked`]).
-//! Loading another VM of the same program into the instance parks the current one and unparks
-//! the new one: a register swap. VMs that own an address space (the root's standard layout,
-//! mapped DATA caps, `sbrk`) take it with them; the others run on the instance's pristine one.
+//! Backend instances. A VM that owns an address space (the root's standard layout, mapped DATA
+//! caps, pages from `sbrk` or host writes) has an instance of its own, kept in its record, so
+//! switching to it and back changes nothing. The VMs that own no memory share one instance per
+//! program, loaded with one of them at a time: switching between them is a register swap
+//! ([`Parked`](crate::vm::Parked)), and the address space they run on stays pristine.
 
 use super::vms::{VmArena, VmId};
-use crate::memory::{Memory, MemoryError};
+use crate::memory::MemoryError;
 use crate::vm::{Code, Vm};
 
-struct Executor {
+struct Shared {
     vm: Vm,
     /// The VM whose state is in `vm`.
     loaded: Option<VmId>,
-    /// A pristine address space kept while a VM that owns one is loaded.
-    blank: Option<Memory>,
 }
 
 struct Entry {
     code: Code,
-    executor: Option<Executor>,
+    shared: Option<Shared>,
 }
 
-/// Every program of an invocation and its instance.
+/// Every program of an invocation and the instance its memoryless VMs share.
 #[derive(Default)]
 pub(super) struct Executors {
     entries: Vec<Entry>,
@@ -31,10 +28,7 @@ pub(super) struct Executors {
 impl Executors {
     /// Adds a program; returns its index (the CODE cap's content).
     pub(super) fn add_code(&mut self, code: Code) -> u32 {
-        self.entries.push(Entry {
-            code,
-            executor: None,
-        });
+        self.entries.push(Entry { code, shared: None });
         self.entries.len() as u32 - 1
     }
 
@@ -48,94 +42,86 @@ impl Executors {
         &self.entries[index as usize].code
     }
 
-    /// Makes `vm` the instance of program `index`, loaded with VM `id`.
-    pub(super) fn install(&mut self, index: u32, vm: Vm, id: VmId) {
-        self.entries[index as usize].executor = Some(Executor {
-            vm,
-            loaded: Some(id),
-            blank: None,
-        });
-    }
-
-    /// The VM loaded in program `index`'s instance, if any.
-    pub(super) fn loaded(&self, index: u32) -> Option<VmId> {
-        self.entries[index as usize]
-            .executor
-            .as_ref()
-            .and_then(|e| e.loaded)
-    }
-
-    /// The instance of program `index`, which has one (some VM of it is loaded).
-    pub(super) fn vm_of(&mut self, index: u32) -> &mut Vm {
-        &mut self.entries[index as usize]
-            .executor
+    /// The instance VM `id` runs on: its own, or its program's shared one, which must be
+    /// loaded with it ([`Executors::load`]).
+    pub(super) fn vm<'a>(&'a mut self, vms: &'a mut VmArena, id: VmId) -> &'a mut Vm {
+        let record = vms.at(id);
+        let code = record.code as usize;
+        if record.instance.is_some() {
+            return record.instance.as_deref_mut().expect("checked");
+        }
+        let shared = self.entries[code]
+            .shared
             .as_mut()
-            .expect("a loaded VM's program has an instance")
-            .vm
+            .expect("a running VM's program has a shared instance");
+        debug_assert_eq!(shared.loaded, Some(id));
+        &mut shared.vm
     }
 
-    /// As [`Executors::vm_of`], shared.
-    pub(super) fn vm_ref(&self, index: u32) -> &Vm {
-        &self.entries[index as usize]
-            .executor
-            .as_ref()
-            .expect("a loaded VM's program has an instance")
-            .vm
+    /// The instance holding VM `id`'s state right now, if any (else its state is parked).
+    pub(super) fn vm_ref<'a>(&'a self, vms: &'a VmArena, id: VmId) -> Option<&'a Vm> {
+        let record = vms.get(id)?;
+        if let Some(own) = record.instance.as_deref() {
+            return Some(own);
+        }
+        let shared = self.entries[record.code as usize].shared.as_ref()?;
+        (shared.loaded == Some(id)).then_some(&shared.vm)
     }
 
-    /// Loads VM `id` into its program's instance (creating the instance on first use), parking
-    /// whichever VM was there.
+    /// Makes VM `id` ready to run: a VM without an instance of its own is unparked into its
+    /// program's shared instance (created on first use), parking whichever VM was there.
     pub(super) fn load(&mut self, vms: &mut VmArena, id: VmId) -> Result<(), MemoryError> {
         let record = vms.at(id);
-        let entry = &mut self.entries[record.code as usize];
-        if entry.executor.is_none() {
-            entry.executor = Some(Executor {
-                vm: entry.code.instantiate()?,
-                loaded: None,
-                blank: None,
-            });
-        }
-        let executor = entry.executor.as_mut().expect("just created");
-        if executor.loaded == Some(id) {
+        if record.instance.is_some() {
             return Ok(());
         }
-        if let Some(previous) = executor.loaded {
-            let previous = vms.at(previous);
-            // An owned address space leaves with its VM; a pristine one takes its place.
-            let blank = if previous.owns_memory {
-                Some(match executor.blank.take() {
-                    Some(blank) => blank,
-                    None => Memory::new()?,
-                })
-            } else {
-                None
-            };
-            previous.parked = executor.vm.park();
-            if let Some(blank) = blank {
-                let owned = std::mem::replace(executor.vm.memory_mut(), blank);
-                previous.memory = Some(Box::new(owned));
-            }
-            executor.loaded = None;
+        let entry = &mut self.entries[record.code as usize];
+        if entry.shared.is_none() {
+            entry.shared = Some(Shared {
+                vm: entry.code.instantiate()?,
+                loaded: None,
+            });
         }
-        let record = vms.at(id);
-        executor.vm.unpark(&record.parked);
-        if let Some(memory) = record.memory.take() {
-            let blank = std::mem::replace(executor.vm.memory_mut(), *memory);
-            executor.blank = Some(blank);
+        let shared = entry.shared.as_mut().expect("just created");
+        if shared.loaded == Some(id) {
+            return Ok(());
         }
-        executor.loaded = Some(id);
+        if let Some(previous) = shared.loaded.take().and_then(|p| vms.get_mut(p)) {
+            previous.parked = shared.vm.park();
+        }
+        shared.vm.unpark(&vms.at(id).parked);
+        shared.loaded = Some(id);
         Ok(())
     }
 
-    /// Forgets VM `id` (being destroyed) if it is loaded. An instance whose address space
-    /// belonged to it is dropped with it (the next VM gets a fresh one).
-    pub(super) fn unload_destroyed(&mut self, index: u32, id: VmId, owned_memory: bool) {
-        let entry = &mut self.entries[index as usize];
-        if entry.executor.as_ref().and_then(|e| e.loaded) == Some(id) {
-            if owned_memory {
-                entry.executor = None;
-            } else if let Some(executor) = entry.executor.as_mut() {
-                executor.loaded = None;
+    /// VM `id`, loaded in its program's shared instance, has come to own memory: the instance
+    /// becomes its own (the program gets a fresh shared one when next needed).
+    pub(super) fn adopt(&mut self, vms: &mut VmArena, id: VmId) {
+        let record = vms.at(id);
+        if record.instance.is_some() {
+            return;
+        }
+        let entry = &mut self.entries[record.code as usize];
+        if let Some(shared) = entry.shared.take() {
+            debug_assert_eq!(shared.loaded, Some(id));
+            record.instance = Some(Box::new(shared.vm));
+        }
+    }
+
+    /// Whether every shared instance runs on a pristine address space (no VM without memory of
+    /// its own can see or leave anything).
+    pub(super) fn shared_are_pristine(&self) -> bool {
+        self.entries
+            .iter()
+            .filter_map(|e| e.shared.as_ref())
+            .all(|s| s.vm.memory().is_pristine())
+    }
+
+    /// Forgets VM `id` (being destroyed) if the shared instance of program `index` holds it.
+    pub(super) fn forget(&mut self, index: u32, id: VmId) {
+        if let Some(shared) = self.entries[index as usize].shared.as_mut() {
+            if shared.loaded == Some(id) {
+                shared.loaded = None;
             }
         }
     }

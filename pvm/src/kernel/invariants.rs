@@ -50,11 +50,7 @@ impl Kernel {
             }
             check_disjoint(&mut mapped).map_err(|e| format!("{id:?}: mappings {e}"))?;
             let on_stack = self.stack.contains(&id);
-            let gas = if self.executors.loaded(record.code) == Some(id) {
-                self.executors.vm_ref(record.code).gas()
-            } else {
-                record.parked.gas
-            };
+            let gas = self.gas_of(id);
             if !on_stack && gas != 0 {
                 return Err(format!("{id:?} is off the stack with {gas} gas"));
             }
@@ -85,6 +81,9 @@ impl Kernel {
             ));
         }
         check_disjoint(&mut pages).map_err(|e| format!("store pages {e}"))?;
+        if !self.executors.shared_are_pristine() {
+            return Err("a shared instance's address space is not pristine".into());
+        }
         let top = self.active();
         for &id in &self.stack {
             let status = self.vms.get(id).map(|r| r.status);
@@ -102,14 +101,7 @@ impl Kernel {
 
     /// The address space VM `id` runs on, if it has one of its own.
     fn memory_of(&self, id: VmId) -> Option<&Memory> {
-        let record = self.vms.get(id)?;
-        if self.executors.loaded(record.code) == Some(id) {
-            record
-                .owns_memory
-                .then(|| self.executors.vm_ref(record.code).memory())
-        } else {
-            record.memory.as_deref()
-        }
+        self.vms.get(id)?.instance.as_deref().map(|vm| vm.memory())
     }
 
     /// VMs reachable from `root` through HANDLEs, `root` included.

@@ -5,9 +5,8 @@
 //! - [`caps`]: capabilities and the sparse per-VM table;
 //! - [`vms`]: VM records in a generational arena;
 //! - [`store`]: the invocation's page store behind DATA caps;
-//! - `executors.rs`: one backend instance per program, shared by every VM of that program:
-//!   switching between them is a register swap (plus an address-space swap for VMs that own
-//!   memory);
+//! - `executors.rs`: backend instances: a VM that owns memory has its own; the others share
+//!   one per program, and switching between those is a register swap;
 //! - `ops.rs`: CALL, REPLY and the kernel operations.
 //!
 //! The kernel runs the VM on top of its call stack until it exits; host calls to PROTOCOL caps
@@ -34,6 +33,11 @@ use executors::Executors;
 use store::PageStore;
 pub use vms::VmId;
 use vms::{VmArena, VmRecord, VmStatus};
+
+/// Host memory one occupied cap-table slot takes.
+pub fn cap_entry_bytes() -> usize {
+    caps::CapTable::ENTRY_BYTES
+}
 
 /// Why the kernel handed control back to the embedder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,13 +169,11 @@ impl Kernel {
             parked: root_vm.park(),
             status: VmStatus::Running,
             caps,
-            memory: None,
-            owns_memory: true,
+            instance: Some(Box::new(root_vm)),
             callable_epoch: 0,
         });
         let mut executors = Executors::default();
         executors.add_code(code);
-        executors.install(0, root_vm, root);
         Ok(Self {
             profile,
             backend: code_backend(&executors),
@@ -191,14 +193,12 @@ impl Kernel {
         }
         loop {
             let active = self.active();
-            let record = self.vms.at(active);
-            let code = record.code;
-            let owns_memory = record.owns_memory;
-            let vm = self.executors.vm_of(code);
+            let vm = self.executors.vm(&mut self.vms, active);
             let exit = vm.run();
-            if !owns_memory && !vm.memory().is_pristine() {
-                // `sbrk` gave it pages: the address space is its own from now on.
-                self.vms.at(active).owns_memory = true;
+            if !vm.memory().is_pristine() {
+                // `sbrk` gave it pages: the address space (and instance) is its own from now
+                // on. (A no-op for a VM that already has its own.)
+                self.executors.adopt(&mut self.vms, active);
             }
             let flow = match exit {
                 ExitReason::HostCall(id) => self.host_call(id),
@@ -250,14 +250,14 @@ impl Kernel {
     }
 
     fn active_vm(&mut self) -> &mut Vm {
-        let code = self.vms.at(self.active()).code;
-        self.executors.vm_of(code)
+        let active = self.active();
+        self.executors.vm(&mut self.vms, active)
     }
 
     fn active_vm_ref(&self) -> &Vm {
-        let active = self.active();
-        let code = self.vms.get(active).expect("the active VM exists").code;
-        self.executors.vm_ref(code)
+        self.executors
+            .vm_ref(&self.vms, self.active())
+            .expect("the running VM is in an instance")
     }
 
     /// The active VM's registers.
@@ -290,14 +290,7 @@ impl Kernel {
     pub fn total_gas(&self) -> i64 {
         self.stack
             .iter()
-            .map(|&id| {
-                let record = self.vms.get(id).expect("VMs on the stack exist");
-                if self.executors.loaded(record.code) == Some(id) {
-                    self.executors.vm_ref(record.code).gas()
-                } else {
-                    record.parked.gas
-                }
-            })
+            .map(|&id| self.gas_of(id))
             .sum()
     }
 
@@ -315,8 +308,16 @@ impl Kernel {
     /// the VM an address space of its own.
     pub fn memory_mut(&mut self) -> &mut Memory {
         let active = self.active();
-        self.vms.at(active).owns_memory = true;
+        self.executors.adopt(&mut self.vms, active);
         self.active_vm().memory_mut()
+    }
+
+    /// The gas of VM `id`, wherever its state is.
+    fn gas_of(&self, id: VmId) -> i64 {
+        match self.executors.vm_ref(&self.vms, id) {
+            Some(vm) => vm.gas(),
+            None => self.vms.get(id).map_or(0, |r| r.parked.gas),
+        }
     }
 
     /// Host memory one idle VM record takes, not counting its cap entries.
@@ -386,7 +387,7 @@ impl Kernel {
         callee_after: VmStatus,
     ) -> Flow {
         let callee = self.stack.pop().expect("a callee is running");
-        let vm = self.active_vm_for(callee);
+        let vm = self.executors.vm(&mut self.vms, callee);
         let unused = vm.gas().max(0);
         vm.set_gas(0);
         self.vms.at(callee).status = callee_after;
@@ -405,12 +406,6 @@ impl Kernel {
             }
         }
         Flow::Continue
-    }
-
-    /// The executor instance of VM `id`, which must be loaded.
-    fn active_vm_for(&mut self, id: VmId) -> &mut Vm {
-        let code = self.vms.at(id).code;
-        self.executors.vm_of(code)
     }
 }
 

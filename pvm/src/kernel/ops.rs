@@ -256,10 +256,9 @@ impl Kernel {
         let Some(mapped) = data.mapped else {
             return Ok(cap);
         };
-        let code = self.vms.at(self.active()).code;
-        let memory = self.executors.vm_of(code).memory_mut();
+        let memory = self.executors.vm(&mut self.vms, self.stack[self.stack.len() - 1]);
         self.store
-            .unmap_from(memory, data.first, data.pages, mapped.base)?;
+            .unmap_from(memory.memory_mut(), data.first, data.pages, mapped.base)?;
         Ok(Cap::Data(DataCap {
             mapped: None,
             ..data
@@ -321,8 +320,7 @@ impl Kernel {
             parked,
             status: VmStatus::Fresh,
             caps,
-            memory: None,
-            owns_memory: false,
+            instance: None,
             callable_epoch: 0,
         });
         let _ = self.caps().insert(destination, Cap::Handle(child));
@@ -336,9 +334,7 @@ impl Kernel {
             Cap::Handle(vm) if self.vms.get(vm).is_some() => self.destroy_tree(vm)?,
             Cap::Data(data) => {
                 if let Some(mapped) = data.mapped {
-                    let code = self.vms.at(self.active()).code;
-                    let memory = self.executors.vm_of(code).memory_mut();
-                    store::clear(memory, mapped.base, data.pages)?;
+                    store::clear(self.active_vm().memory_mut(), mapped.base, data.pages)?;
                 }
                 self.store.release(data.first, data.pages)?;
             }
@@ -384,8 +380,7 @@ impl Kernel {
             let Some(record) = self.vms.remove(id) else {
                 continue;
             };
-            self.executors
-                .unload_destroyed(record.code, id, record.owns_memory);
+            self.executors.forget(record.code, id);
             for (_, cap) in record.caps.iter() {
                 if let Cap::Data(data) = *cap {
                     // Its bytes (in the dropped address space if mapped) are gone with it.
@@ -480,13 +475,13 @@ impl Kernel {
             return Err(OOB.into());
         }
         let base = base as u32;
-        let active = self.active();
-        let code = self.vms.at(active).code;
-        let memory = self.executors.vm_of(code).memory_mut();
+        let memory = self.active_vm().memory();
         if (base..base + data.pages).any(|page| memory.page_access(page << 12) != Access::None) {
             return Err(HUH.into());
         }
-        self.vms.at(active).owns_memory = true;
+        let active = self.active();
+        self.executors.adopt(&mut self.vms, active);
+        let memory = self.executors.vm(&mut self.vms, active).memory_mut();
         self.store
             .map_into(memory, data.first, data.pages, base, access)?;
         *self.caps().get_mut(s).expect("checked") = Cap::Data(DataCap {

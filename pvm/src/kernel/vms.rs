@@ -1,8 +1,7 @@
 //! VM records and the generational arena that holds them.
 
 use super::caps::CapTable;
-use crate::memory::Memory;
-use crate::vm::Parked;
+use crate::vm::{Parked, Vm};
 
 /// Names one VM of an invocation; stale once the VM is destroyed (its slot's generation moves
 /// on).
@@ -41,15 +40,13 @@ pub(crate) enum VmStatus {
 pub(crate) struct VmRecord {
     /// The program, by index in the kernel's code list.
     pub code: u32,
-    /// Registers, gas and position while the VM is not loaded in an executor.
+    /// Registers, gas and position while the VM is not in an instance.
     pub parked: Parked,
     pub status: VmStatus,
     pub caps: CapTable,
-    /// The VM's own address space, once it has one (the root's standard layout, mapped DATA
-    /// caps, `sbrk`), while it is not loaded; `None` while loaded or if it owns none.
-    pub memory: Option<Box<Memory>>,
-    /// Whether the VM has an address space of its own (else it runs on a pristine one).
-    pub owns_memory: bool,
+    /// The VM's own instance, once it owns an address space (the root's standard layout,
+    /// mapped DATA caps, `sbrk`, host writes); until then it runs on its program's shared one.
+    pub instance: Option<Box<Vm>>,
     /// CALLABLEs made in an earlier epoch are withdrawn.
     pub callable_epoch: u32,
 }

@@ -10,6 +10,7 @@
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 pub mod differential;
 pub mod kernel_ops;
+pub mod kernel_programs;
 
 /// A small deterministic xorshift generator (no dependencies, reproducible from a seed).
 #[derive(Debug, Clone)]
