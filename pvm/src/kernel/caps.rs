@@ -60,46 +60,73 @@ impl Cap {
     }
 }
 
-/// A VM's slots: only the occupied ones are stored, sorted by slot.
+/// A VM's slots: only the occupied ones are stored, sorted by slot, with a bitmap of occupied
+/// slots so that a lookup is a bit test and a population count, not a search.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CapTable {
+    occupied: [u64; 4],
     entries: Vec<(u8, Cap)>,
 }
 
 impl CapTable {
-    fn position(&self, slot: u8) -> Result<usize, usize> {
-        self.entries.binary_search_by_key(&slot, |&(s, _)| s)
+    fn is_set(&self, slot: u8) -> bool {
+        self.occupied[usize::from(slot >> 6)] >> (slot & 63) & 1 == 1
+    }
+
+    /// The index in `entries` that `slot` has or would have: the occupied slots below it.
+    fn rank(&self, slot: u8) -> usize {
+        let word = usize::from(slot >> 6);
+        let below: u32 = self.occupied[..word].iter().map(|w| w.count_ones()).sum();
+        let mask = (1u64 << (slot & 63)) - 1;
+        (below + (self.occupied[word] & mask).count_ones()) as usize
+    }
+
+    fn flip(&mut self, slot: u8) {
+        self.occupied[usize::from(slot >> 6)] ^= 1 << (slot & 63);
     }
 
     /// The cap in `slot`.
+    #[inline]
     pub(crate) fn get(&self, slot: u8) -> Option<&Cap> {
-        self.position(slot).ok().map(|i| &self.entries[i].1)
+        if !self.is_set(slot) {
+            return None;
+        }
+        Some(&self.entries[self.rank(slot)].1)
     }
 
     /// The cap in `slot`, mutably.
     pub(crate) fn get_mut(&mut self, slot: u8) -> Option<&mut Cap> {
-        self.position(slot).ok().map(|i| &mut self.entries[i].1)
+        if !self.is_set(slot) {
+            return None;
+        }
+        let i = self.rank(slot);
+        Some(&mut self.entries[i].1)
     }
 
     /// Whether `slot` is empty.
     pub(crate) fn is_free(&self, slot: u8) -> bool {
-        self.position(slot).is_err()
+        !self.is_set(slot)
     }
 
     /// Removes and returns the cap in `slot`.
     pub(crate) fn take(&mut self, slot: u8) -> Option<Cap> {
-        self.position(slot).ok().map(|i| self.entries.remove(i).1)
+        if !self.is_set(slot) {
+            return None;
+        }
+        let i = self.rank(slot);
+        self.flip(slot);
+        Some(self.entries.remove(i).1)
     }
 
     /// Puts `cap` in the empty `slot`; gives it back if the slot is occupied.
     pub(crate) fn insert(&mut self, slot: u8, cap: Cap) -> Result<(), Cap> {
-        match self.position(slot) {
-            Ok(_) => Err(cap),
-            Err(i) => {
-                self.entries.insert(i, (slot, cap));
-                Ok(())
-            }
+        if self.is_set(slot) {
+            return Err(cap);
         }
+        let i = self.rank(slot);
+        self.flip(slot);
+        self.entries.insert(i, (slot, cap));
+        Ok(())
     }
 
     /// Every occupied slot, in order.
@@ -131,6 +158,20 @@ mod tests {
         assert!(t.is_free(4));
         assert_eq!(t.take(3), Some(Cap::Untyped));
         assert_eq!(t.take(3), None);
+        // Across the bitmap's words.
+        for slot in [255, 64, 0, 128, 63, 200] {
+            assert!(t.insert(slot, Cap::Protocol(u32::from(slot))).is_ok());
+        }
+        let slots: Vec<u8> = t.iter().map(|(s, _)| s).collect();
+        assert_eq!(slots, vec![0, 9, 63, 64, 128, 200, 255]);
+        for slot in slots {
+            if slot != 9 {
+                assert_eq!(t.get(slot), Some(&Cap::Protocol(u32::from(slot))));
+            }
+        }
+        assert_eq!(t.take(64), Some(Cap::Protocol(64)));
+        assert_eq!(t.get(128), Some(&Cap::Protocol(128)));
+        assert!(t.is_free(64) && t.get(65).is_none());
         assert!(std::mem::size_of::<Cap>() <= 20);
     }
 }

@@ -360,8 +360,8 @@ impl Kernel {
                 ExitReason::HostCall(id) => KernelExit::HostCall(id),
             });
         }
-        let regs = self.active_vm().regs();
-        let results = [regs[7], regs[8], regs[9], regs[10]];
+        let vm = self.active_vm();
+        let results = [vm.reg(7), vm.reg(8), vm.reg(9), vm.reg(10)];
         let (status, results, after) = match exit {
             ExitReason::Halt => (abi::status::HALT, Some(results), VmStatus::Finished),
             ExitReason::Panic => (abi::status::PANIC, None, VmStatus::Finished),
@@ -396,7 +396,7 @@ impl Kernel {
             return host_failure(e);
         }
         self.vms.at(caller).status = VmStatus::Running;
-        let vm = self.active_vm();
+        let vm = self.executors.vm(&mut self.vms, caller);
         vm.set_gas(vm.gas().saturating_add(unused));
         vm.set_reg(7, status);
         if let Some(results) = results {

@@ -98,7 +98,12 @@ impl Kernel {
     }
 
     fn operation(&mut self, number: u32) -> Flow {
-        let regs = self.active_vm().regs();
+        // Operations read φ7..φ11 only; loaded singly (generated code has just stored them).
+        let vm = self.active_vm();
+        let mut regs = [0u64; 13];
+        for (r, value) in regs.iter_mut().enumerate().take(12).skip(7) {
+            *value = vm.reg(r);
+        }
         let cost = self.operation_cost(number, &regs);
         if !self.charge(cost) {
             return self.out_of_gas();
@@ -149,21 +154,27 @@ impl Kernel {
 
     /// CALL of VM `callee` (through a CALLABLE made in `epoch`, or a HANDLE).
     fn call(&mut self, callee: VmId, epoch: Option<u32>) -> Flow {
-        if !self.charge(abi::OP_GAS) {
+        let caller = self.active();
+        let vm = self.executors.vm(&mut self.vms, caller);
+        let gas = vm.gas();
+        if gas < abi::OP_GAS as i64 {
             return self.out_of_gas();
         }
-        let regs = self.active_vm().regs();
-        let pass = match self.check_call(callee, epoch, &regs) {
+        let gas = gas - abi::OP_GAS as i64;
+        // Single registers, not the array: generated code has just stored them one by one.
+        let args = [vm.reg(7), vm.reg(8), vm.reg(9), vm.reg(10)];
+        let (pass, limit) = (vm.reg(11), vm.reg(12));
+        let handover = limit.min(gas as u64) as i64;
+        vm.set_gas(gas);
+        let pass = match self.check_call(callee, epoch, pass) {
             Ok(pass) => pass,
             Err(failure) => return self.finish(Err(failure)),
         };
-        let caller = self.active();
-        let resumes_after_reply =
-            matches!(self.vms.at(callee).status, VmStatus::Fresh | VmStatus::Idle);
-        let vm = self.active_vm();
-        let gas = vm.gas();
-        let handover = regs[12].min(gas.max(0) as u64) as i64;
-        vm.set_gas(gas - handover);
+        self.executors.vm(&mut self.vms, caller).set_gas(gas - handover);
+        let resumes_after_reply = matches!(
+            self.vms.at(callee).status,
+            VmStatus::Fresh | VmStatus::Idle
+        );
         if let Some(slot) = pass {
             let cap = self.caps().take(slot).expect("checked");
             let cap = match self.unmapped(cap) {
@@ -178,11 +189,11 @@ impl Kernel {
         if let Err(e) = self.executors.load(&mut self.vms, callee) {
             return host_failure(e);
         }
-        let vm = self.active_vm();
+        let vm = self.executors.vm(&mut self.vms, callee);
         vm.set_gas(handover);
         if resumes_after_reply {
-            for (r, &value) in regs.iter().enumerate().take(11).skip(7) {
-                vm.set_reg(r, value);
+            for (i, &value) in args.iter().enumerate() {
+                vm.set_reg(7 + i, value);
             }
         }
         Flow::Continue
@@ -193,7 +204,7 @@ impl Kernel {
         &mut self,
         callee: VmId,
         epoch: Option<u32>,
-        regs: &[u64; 13],
+        pass: u64,
     ) -> Result<Option<u8>, Failure> {
         let record = self.vms.get(callee).ok_or(Failure::Code(WHAT))?;
         if epoch.is_some_and(|e| e != record.callable_epoch) {
@@ -206,10 +217,10 @@ impl Kernel {
             return Err(HUH.into());
         }
         let ipc_free = record.caps.is_free(abi::IPC_SLOT);
-        let pass = if regs[11] == NONE {
+        let pass = if pass == NONE {
             None
         } else {
-            let slot = u8::try_from(regs[11]).map_err(|_| Failure::Code(HUH))?;
+            let slot = u8::try_from(pass).map_err(|_| Failure::Code(HUH))?;
             match self.caps().get(slot).copied() {
                 Some(cap) if ipc_free && self.may_receive(cap, callee) => Some(slot),
                 _ => return Err(HUH.into()),
