@@ -315,7 +315,10 @@ impl Kernel {
             return Err(HUH.into());
         }
         let mut caps = CapTable::default();
-        for s in (0..64u8).filter(|s| regs[9] >> s & 1 == 1) {
+        let mut mask = regs[9];
+        while mask != 0 {
+            let s = mask.trailing_zeros() as u8;
+            mask &= mask - 1;
             if let Some(&cap) = self.caps().get(s) {
                 let copy = self.copy_of(cap)?;
                 let _ = caps.insert(s, copy);
@@ -377,7 +380,16 @@ impl Kernel {
 
     /// Destroys VM `root` and everything it owns; `HUH` if any of them is on the call stack.
     fn destroy_tree(&mut self, root: VmId) -> Result<(), Failure> {
-        let ids = self.subtree(root);
+        let owns_vms = self
+            .vms
+            .get(root)
+            .is_some_and(|r| r.caps.iter().any(|(_, c)| matches!(c, Cap::Handle(_))));
+        // Most VMs own none: no walk, no allocation.
+        let ids = if owns_vms {
+            self.subtree(root)
+        } else {
+            vec![root]
+        };
         let busy = ids.iter().any(|&id| {
             matches!(
                 self.vms.get(id).map(|r| r.status),
