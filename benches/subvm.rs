@@ -19,8 +19,7 @@ fn standard(src: &str) -> StandardProgram {
 
 /// Runs an invocation to its halt, answering the probe; returns the root's `φ8` at the probe.
 fn run(program: &StandardProgram, backend: Backend) -> u64 {
-    let mut kernel =
-        Kernel::new(program, &[], 1 << 40, Profile::JAM_07, backend).expect("kernel");
+    let mut kernel = Kernel::new(program, &[], 1 << 40, Profile::JAM_07, backend).expect("kernel");
     let mut result = 0;
     loop {
         match kernel.run() {

@@ -247,6 +247,12 @@ impl Vm {
         each!(self, vm => vm.set_heap_start(addr))
     }
 
+    /// The 13 registers in place (the kernel reads and writes a few at a time).
+    #[inline]
+    pub(crate) fn regs_mut(&mut self) -> &mut [u64; 13] {
+        each!(self, vm => vm.regs_mut())
+    }
+
     /// The execution state apart from memory.
     pub(crate) fn park(&self) -> Parked {
         let (pc, resume) = each!(self, vm => vm.position());

@@ -191,6 +191,12 @@ impl Instance {
         self.heap_start = addr;
     }
 
+    /// The 13 registers in place.
+    #[inline]
+    pub(crate) fn regs_mut(&mut self) -> &mut [u64; 13] {
+        (&mut self.regs[..13]).try_into().expect("16 ≥ 13")
+    }
+
     /// The heap start used by `sbrk`.
     pub(crate) fn heap_start(&self) -> u32 {
         self.heap_start

@@ -44,18 +44,29 @@ impl Executors {
 
     /// The instance VM `id` runs on: its own, or its program's shared one, which must be
     /// loaded with it ([`Executors::load`]).
+    #[inline]
     pub(super) fn vm<'a>(&'a mut self, vms: &'a mut VmArena, id: VmId) -> &'a mut Vm {
+        self.vm_and_kind(vms, id).0
+    }
+
+    /// As [`Executors::vm`], and whether the instance is the shared one.
+    #[inline]
+    pub(super) fn vm_and_kind<'a>(
+        &'a mut self,
+        vms: &'a mut VmArena,
+        id: VmId,
+    ) -> (&'a mut Vm, bool) {
         let record = vms.at(id);
         let code = record.code as usize;
         if record.instance.is_some() {
-            return record.instance.as_deref_mut().expect("checked");
+            return (record.instance.as_deref_mut().expect("checked"), false);
         }
         let shared = self.entries[code]
             .shared
             .as_mut()
             .expect("a running VM's program has a shared instance");
         debug_assert_eq!(shared.loaded, Some(id));
-        &mut shared.vm
+        (&mut shared.vm, true)
     }
 
     /// The instance holding VM `id`'s state right now, if any (else its state is parked).
@@ -70,11 +81,26 @@ impl Executors {
 
     /// Makes VM `id` ready to run: a VM without an instance of its own is unparked into its
     /// program's shared instance (created on first use), parking whichever VM was there.
+    #[inline]
     pub(super) fn load(&mut self, vms: &mut VmArena, id: VmId) -> Result<(), MemoryError> {
         let record = vms.at(id);
         if record.instance.is_some() {
             return Ok(());
         }
+        let loaded = self.entries[record.code as usize]
+            .shared
+            .as_ref()
+            .is_some_and(|s| s.loaded == Some(id));
+        if loaded {
+            return Ok(());
+        }
+        self.swap_in(vms, id)
+    }
+
+    /// [`Executors::load`] when the shared instance holds another VM (or none yet).
+    #[inline(never)]
+    fn swap_in(&mut self, vms: &mut VmArena, id: VmId) -> Result<(), MemoryError> {
+        let record = vms.at(id);
         let entry = &mut self.entries[record.code as usize];
         if entry.shared.is_none() {
             entry.shared = Some(Shared {

@@ -193,9 +193,9 @@ impl Kernel {
         }
         loop {
             let active = self.active();
-            let vm = self.executors.vm(&mut self.vms, active);
+            let (vm, shared) = self.executors.vm_and_kind(&mut self.vms, active);
             let exit = vm.run();
-            if !vm.memory().is_pristine() {
+            if shared && !vm.memory().is_pristine() {
                 // `sbrk` gave it pages: the address space (and instance) is its own from now
                 // on. (A no-op for a VM that already has its own.)
                 self.executors.adopt(&mut self.vms, active);
@@ -249,6 +249,7 @@ impl Kernel {
         self.store.budget()
     }
 
+    #[inline]
     fn active_vm(&mut self) -> &mut Vm {
         let active = self.active();
         self.executors.vm(&mut self.vms, active)
@@ -288,10 +289,7 @@ impl Kernel {
     /// Gas left in the whole invocation: the active VM's and that of every VM waiting below it.
     /// CALL, REPLY and a callee's exits conserve it.
     pub fn total_gas(&self) -> i64 {
-        self.stack
-            .iter()
-            .map(|&id| self.gas_of(id))
-            .sum()
+        self.stack.iter().map(|&id| self.gas_of(id)).sum()
     }
 
     /// The active VM's pc (the `ecalli` during a host call).
@@ -398,12 +396,11 @@ impl Kernel {
         self.vms.at(caller).status = VmStatus::Running;
         let vm = self.executors.vm(&mut self.vms, caller);
         vm.set_gas(vm.gas().saturating_add(unused));
-        vm.set_reg(7, status);
+        let regs = vm.regs_mut();
+        regs[7] = status;
         if let Some(results) = results {
             let count = if only_first { 1 } else { 4 };
-            for (i, &value) in results.iter().enumerate().take(count) {
-                vm.set_reg(8 + i, value);
-            }
+            regs[8..8 + count].copy_from_slice(&results[..count]);
         }
         Flow::Continue
     }

@@ -99,11 +99,9 @@ impl Kernel {
 
     fn operation(&mut self, number: u32) -> Flow {
         // Operations read φ7..φ11 only; loaded singly (generated code has just stored them).
-        let vm = self.active_vm();
+        let live = self.active_vm().regs_mut();
         let mut regs = [0u64; 13];
-        for (r, value) in regs.iter_mut().enumerate().take(12).skip(7) {
-            *value = vm.reg(r);
-        }
+        regs[7..12].copy_from_slice(&live[7..12]);
         let cost = self.operation_cost(number, &regs);
         if !self.charge(cost) {
             return self.out_of_gas();
@@ -162,19 +160,20 @@ impl Kernel {
         }
         let gas = gas - abi::OP_GAS as i64;
         // Single registers, not the array: generated code has just stored them one by one.
-        let args = [vm.reg(7), vm.reg(8), vm.reg(9), vm.reg(10)];
-        let (pass, limit) = (vm.reg(11), vm.reg(12));
+        let live = vm.regs_mut();
+        let args = [live[7], live[8], live[9], live[10]];
+        let (pass, limit) = (live[11], live[12]);
         let handover = limit.min(gas as u64) as i64;
         vm.set_gas(gas);
         let pass = match self.check_call(callee, epoch, pass) {
             Ok(pass) => pass,
             Err(failure) => return self.finish(Err(failure)),
         };
-        self.executors.vm(&mut self.vms, caller).set_gas(gas - handover);
-        let resumes_after_reply = matches!(
-            self.vms.at(callee).status,
-            VmStatus::Fresh | VmStatus::Idle
-        );
+        self.executors
+            .vm(&mut self.vms, caller)
+            .set_gas(gas - handover);
+        let resumes_after_reply =
+            matches!(self.vms.at(callee).status, VmStatus::Fresh | VmStatus::Idle);
         if let Some(slot) = pass {
             let cap = self.caps().take(slot).expect("checked");
             let cap = match self.unmapped(cap) {
@@ -192,9 +191,7 @@ impl Kernel {
         let vm = self.executors.vm(&mut self.vms, callee);
         vm.set_gas(handover);
         if resumes_after_reply {
-            for (i, &value) in args.iter().enumerate() {
-                vm.set_reg(7 + i, value);
-            }
+            vm.regs_mut()[7..11].copy_from_slice(&args);
         }
         Flow::Continue
     }
@@ -267,7 +264,9 @@ impl Kernel {
         let Some(mapped) = data.mapped else {
             return Ok(cap);
         };
-        let memory = self.executors.vm(&mut self.vms, self.stack[self.stack.len() - 1]);
+        let memory = self
+            .executors
+            .vm(&mut self.vms, self.stack[self.stack.len() - 1]);
         self.store
             .unmap_from(memory.memory_mut(), data.first, data.pages, mapped.base)?;
         Ok(Cap::Data(DataCap {

@@ -93,6 +93,7 @@ impl VmArena {
     }
 
     /// The live VM `id`, if it still exists.
+    #[inline]
     pub(crate) fn get(&self, id: VmId) -> Option<&VmRecord> {
         let slot = self.slots.get(id.index as usize)?;
         (slot.generation == id.generation)
@@ -101,6 +102,7 @@ impl VmArena {
     }
 
     /// The live VM `id`, mutably.
+    #[inline]
     pub(crate) fn get_mut(&mut self, id: VmId) -> Option<&mut VmRecord> {
         let slot = self.slots.get_mut(id.index as usize)?;
         if slot.generation != id.generation {
@@ -111,6 +113,7 @@ impl VmArena {
 
     /// The live VM `id`; panics if it does not exist (for ids the kernel holds itself, such as
     /// those on the call stack, which cannot be destroyed).
+    #[inline]
     pub(crate) fn at(&mut self, id: VmId) -> &mut VmRecord {
         self.get_mut(id).expect("a VM the kernel holds exists")
     }

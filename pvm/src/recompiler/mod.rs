@@ -258,6 +258,12 @@ impl RecompiledInstance {
         self.resume = resume;
     }
 
+    /// The 13 registers in place.
+    #[inline]
+    pub(crate) fn regs_mut(&mut self) -> &mut [u64; 13] {
+        &mut self.regs
+    }
+
     /// The heap start used by `sbrk`.
     pub(crate) fn heap_start(&self) -> u32 {
         self.core.heap_start()
