@@ -498,7 +498,10 @@ child:
     );
     let program = program(&src);
     for backend in backends() {
-        let config = KernelConfig { page_budget: 10 };
+        let config = KernelConfig {
+            page_budget: 10,
+            ..KernelConfig::default()
+        };
         let mut k =
             Kernel::with_config(&program, &[], GAS, Profile::JAM_07, backend, config).unwrap();
         assert_eq!(k.run(), KernelExit::HostCall(0));
@@ -604,4 +607,90 @@ fn compile_makes_a_code_cap_from_guest_memory() {
 fn an_idle_vm_with_a_few_caps_takes_at_most_512_bytes_of_host_memory() {
     let bytes = Kernel::bytes_per_vm() + 4 * kiln_pvm::kernel::cap_entry_bytes();
     assert!(bytes <= 512, "{bytes} bytes");
+}
+
+#[test]
+fn address_spaces_and_compiled_bytes_are_bounded() {
+    // With room for the root and one more: the first child's MAP succeeds, the second's is
+    // FULL; after the first child is dropped, the second may map. A child that gains pages by
+    // `sbrk` beyond the limit panics.
+    let src = format!(
+        "branch_eq_imm r0, 0, child\n{}{}{}{}
+    load_imm r7, 0\n load_imm r11, 60\n load_imm r12, -1\n ecalli 50
+    ecalli 0
+    load_imm r7, 0\n load_imm r11, 61\n load_imm r12, -1\n ecalli 51
+    ecalli 0
+    {}load_imm r7, 0\n load_imm r11, -1\n load_imm r12, -1\n ecalli 51
+    ecalli 0
+    {}load_imm r7, 1\n load_imm r11, -1\n load_imm r12, -1\n ecalli 52
+    ecalli 0
+    {HALT}
+child:
+    branch_eq_imm r7, 1, grow
+    {}load_imm r11, -1
+    ecalli 256
+    jump child
+grow:
+    load_imm r3, 4096
+    sbrk r4, r3
+    load_imm r7, 5
+    load_imm r11, -1
+    ecalli 256
+    trap
+",
+        create_child(50),
+        call_op("CREATE", &["40", "51", "0x10000000000", "0"]),
+        call_op("RETYPE", &["253", "1", "60"]),
+        call_op("RETYPE", &["253", "1", "61"]),
+        call_op("DROP", &["50"]),
+        call_op("CREATE", &["40", "52", "0x10000000000", "0"]),
+        call_op("MAP", &["255", "0x100", "2"]),
+    );
+    let limited = program(&src);
+    for backend in backends() {
+        let config = KernelConfig {
+            max_address_spaces: 2,
+            ..KernelConfig::default()
+        };
+        let mut k =
+            Kernel::with_config(&limited, &[], GAS, Profile::JAM_07, backend, config).unwrap();
+        let mut seen = Vec::new();
+        loop {
+            match k.run() {
+                KernelExit::HostCall(0) => {
+                    k.check_invariants().unwrap();
+                    seen.push((k.reg(7), k.reg(8)));
+                }
+                KernelExit::Halt(_) => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        // The child replies with its MAP status in φ7 → the root's φ8.
+        assert_eq!(
+            seen,
+            [
+                (status::OK, 0),
+                (status::OK, FULL),
+                (status::OK, 0),
+                (status::PANIC, 52), // φ8: the caller's own, from its CREATE
+            ],
+            "{backend:?}"
+        );
+    }
+    // COMPILE beyond the byte budget is FULL.
+    let src = format!(
+        "{}ecalli 0\n{HALT}",
+        call_op("COMPILE", &["0x10000", "100", "41"])
+    );
+    let program = program(&src);
+    for backend in backends() {
+        let config = KernelConfig {
+            max_compiled_bytes: 99,
+            ..KernelConfig::default()
+        };
+        let mut k =
+            Kernel::with_config(&program, &[], GAS, Profile::JAM_07, backend, config).unwrap();
+        assert_eq!(k.run(), KernelExit::HostCall(0));
+        assert_eq!(k.reg(7), FULL);
+    }
 }

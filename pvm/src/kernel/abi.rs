@@ -87,6 +87,10 @@ pub const MAX_CALL_DEPTH: usize = 1_024;
 pub const MAX_CODES: usize = 256;
 /// Default page budget of an invocation (64 MiB).
 pub const DEFAULT_PAGE_BUDGET: u32 = 16_384;
+/// Default limit of VMs owning an address space at once (the root included).
+pub const DEFAULT_MAX_ADDRESS_SPACES: usize = 256;
+/// Default limit of code-blob bytes COMPILE takes per invocation (16 MiB).
+pub const DEFAULT_MAX_COMPILED_BYTES: u64 = 16 << 20;
 /// Pages below this (64 KiB) are never mapped.
 pub const FIRST_MAPPABLE_PAGE: u64 = 16;
 /// Pages of the 4 GiB address space.

@@ -79,6 +79,12 @@ impl Executors {
         (shared.loaded == Some(id)).then_some(&shared.vm)
     }
 
+    /// Whether an instance holds VM `id`'s state right now.
+    #[inline]
+    pub(super) fn holds(&self, vms: &VmArena, id: VmId) -> bool {
+        self.vm_ref(vms, id).is_some()
+    }
+
     /// Makes VM `id` ready to run: a VM without an instance of its own is unparked into its
     /// program's shared instance (created on first use), parking whichever VM was there.
     #[inline]
@@ -122,16 +128,27 @@ impl Executors {
 
     /// VM `id`, loaded in its program's shared instance, has come to own memory: the instance
     /// becomes its own (the program gets a fresh shared one when next needed).
-    pub(super) fn adopt(&mut self, vms: &mut VmArena, id: VmId) {
+    /// Returns whether the VM got an instance now (not: it had one already).
+    pub(super) fn adopt(&mut self, vms: &mut VmArena, id: VmId) -> bool {
         let record = vms.at(id);
         if record.instance.is_some() {
-            return;
+            return false;
         }
         let entry = &mut self.entries[record.code as usize];
-        if let Some(shared) = entry.shared.take() {
-            debug_assert_eq!(shared.loaded, Some(id));
-            record.instance = Some(Box::new(shared.vm));
+        match entry.shared.take() {
+            Some(shared) => {
+                debug_assert_eq!(shared.loaded, Some(id));
+                record.instance = Some(Box::new(shared.vm));
+                true
+            }
+            None => false,
         }
+    }
+
+    /// Drops program `index`'s shared instance (its address space is no longer pristine and
+    /// nobody may have it): the next memoryless VM of the program gets a fresh one.
+    pub(super) fn discard_shared(&mut self, index: u32) {
+        self.entries[index as usize].shared = None;
     }
 
     /// Whether every shared instance runs on a pristine address space (no VM without memory of

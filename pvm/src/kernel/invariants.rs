@@ -81,6 +81,17 @@ impl Kernel {
             ));
         }
         check_disjoint(&mut pages).map_err(|e| format!("store pages {e}"))?;
+        let owners = self
+            .vms
+            .iter()
+            .filter(|(_, r)| r.instance.is_some())
+            .count();
+        if owners != self.address_spaces {
+            return Err(format!(
+                "{owners} VMs own memory, {} counted",
+                self.address_spaces
+            ));
+        }
         if !self.executors.shared_are_pristine() {
             return Err("a shared instance's address space is not pristine".into());
         }

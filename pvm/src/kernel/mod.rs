@@ -81,12 +81,19 @@ pub enum KernelError {
 pub struct KernelConfig {
     /// Pages of the backing store RETYPE may hand out.
     pub page_budget: u32,
+    /// VMs that may own an address space at once, the root included (each costs a file
+    /// descriptor and some 12 GiB of reserved address space).
+    pub max_address_spaces: usize,
+    /// Bytes of code blobs COMPILE may take in one invocation, all programs together.
+    pub max_compiled_bytes: u64,
 }
 
 impl Default for KernelConfig {
     fn default() -> Self {
         Self {
             page_budget: abi::DEFAULT_PAGE_BUDGET,
+            max_address_spaces: abi::DEFAULT_MAX_ADDRESS_SPACES,
+            max_compiled_bytes: abi::DEFAULT_MAX_COMPILED_BYTES,
         }
     }
 }
@@ -104,6 +111,12 @@ pub struct Kernel {
     finished: Option<KernelExit>,
     /// The page budget the invocation started with.
     initial_budget: u32,
+    /// The limits of the invocation.
+    config: KernelConfig,
+    /// VMs with an instance (and address space) of their own.
+    address_spaces: usize,
+    /// Blob bytes COMPILE has taken so far.
+    compiled_bytes: u64,
 }
 
 impl std::fmt::Debug for Kernel {
@@ -183,6 +196,9 @@ impl Kernel {
             store: PageStore::new(config.page_budget)?,
             finished: None,
             initial_budget: config.page_budget.min(store::STORE_PAGES),
+            config,
+            address_spaces: 1,
+            compiled_bytes: 0,
         })
     }
 
@@ -194,11 +210,21 @@ impl Kernel {
         loop {
             let active = self.active();
             let (vm, shared) = self.executors.vm_and_kind(&mut self.vms, active);
-            let exit = vm.run();
+            let mut exit = vm.run();
             if shared && !vm.memory().is_pristine() {
                 // `sbrk` gave it pages: the address space (and instance) is its own from now
-                // on. (A no-op for a VM that already has its own.)
-                self.executors.adopt(&mut self.vms, active);
+                // on, if the invocation may have another; else the VM panics.
+                if self.address_spaces < self.config.max_address_spaces {
+                    self.executors.adopt(&mut self.vms, active);
+                    self.address_spaces += 1;
+                } else {
+                    let parked = vm.park();
+                    let record = self.vms.at(active);
+                    record.parked = parked;
+                    let code = record.code;
+                    self.executors.discard_shared(code);
+                    exit = ExitReason::Panic;
+                }
             }
             let flow = match exit {
                 ExitReason::HostCall(id) => self.host_call(id),
@@ -306,7 +332,10 @@ impl Kernel {
     /// the VM an address space of its own.
     pub fn memory_mut(&mut self) -> &mut Memory {
         let active = self.active();
-        self.executors.adopt(&mut self.vms, active);
+        if self.executors.adopt(&mut self.vms, active) {
+            // The embedder is trusted: its writes are not held to the limit.
+            self.address_spaces += 1;
+        }
         self.active_vm().memory_mut()
     }
 
@@ -358,10 +387,12 @@ impl Kernel {
                 ExitReason::HostCall(id) => KernelExit::HostCall(id),
             });
         }
-        let vm = self.active_vm();
-        let results = [vm.reg(7), vm.reg(8), vm.reg(9), vm.reg(10)];
         let (status, results, after) = match exit {
-            ExitReason::Halt => (abi::status::HALT, Some(results), VmStatus::Finished),
+            ExitReason::Halt => {
+                let regs = self.active_vm().regs_mut();
+                let results = [regs[7], regs[8], regs[9], regs[10]];
+                (abi::status::HALT, Some(results), VmStatus::Finished)
+            }
             ExitReason::Panic => (abi::status::PANIC, None, VmStatus::Finished),
             ExitReason::OutOfGas => (abi::status::OOG, None, VmStatus::Stopped),
             ExitReason::PageFault(address) => (
@@ -385,9 +416,12 @@ impl Kernel {
         callee_after: VmStatus,
     ) -> Flow {
         let callee = self.stack.pop().expect("a callee is running");
-        let vm = self.executors.vm(&mut self.vms, callee);
-        let unused = vm.gas().max(0);
-        vm.set_gas(0);
+        let unused = self.gas_of(callee).max(0);
+        match self.executors.holds(&self.vms, callee) {
+            true => self.executors.vm(&mut self.vms, callee).set_gas(0),
+            // Its instance was discarded (see `run`): its state is parked.
+            false => self.vms.at(callee).parked.gas = 0,
+        }
         self.vms.at(callee).status = callee_after;
         let caller = self.active();
         if let Err(e) = self.executors.load(&mut self.vms, caller) {

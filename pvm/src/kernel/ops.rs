@@ -403,6 +403,9 @@ impl Kernel {
                 continue;
             };
             self.executors.forget(record.code, id);
+            if record.instance.is_some() {
+                self.address_spaces -= 1;
+            }
             for (_, cap) in record.caps.iter() {
                 if let Cap::Data(data) = *cap {
                     // Its bytes (in the dropped address space if mapped) are gone with it.
@@ -502,7 +505,13 @@ impl Kernel {
             return Err(HUH.into());
         }
         let active = self.active();
-        self.executors.adopt(&mut self.vms, active);
+        if self.vms.at(active).instance.is_none() {
+            if self.address_spaces >= self.config.max_address_spaces {
+                return Err(FULL.into());
+            }
+            self.executors.adopt(&mut self.vms, active);
+            self.address_spaces += 1;
+        }
         let memory = self.executors.vm(&mut self.vms, active).memory_mut();
         self.store
             .map_into(memory, data.first, data.pages, base, access)?;
@@ -577,6 +586,9 @@ impl Kernel {
         let (Ok(address), Ok(len)) = (u32::try_from(regs[7]), u32::try_from(regs[8])) else {
             return Err(OOB.into());
         };
+        if self.compiled_bytes + u64::from(len) > self.config.max_compiled_bytes {
+            return Err(FULL.into());
+        }
         let memory = self.active_vm().memory();
         if memory
             .check_range(address, u64::from(len), Access::Read)
@@ -597,6 +609,7 @@ impl Kernel {
             _ => Backend::Auto,
         };
         let code = Code::prepare(Arc::new(program), backend).map_err(|_| Failure::Code(HUH))?;
+        self.compiled_bytes += u64::from(len);
         let index = self.executors.add_code(code);
         let _ = self.caps().insert(destination, Cap::Code(index));
         Ok(None)

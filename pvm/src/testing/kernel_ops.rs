@@ -18,6 +18,8 @@ pub struct KernelCase {
     pub gas: i64,
     /// Page budget.
     pub budget: u32,
+    /// VMs that may own an address space.
+    pub address_spaces: usize,
 }
 
 /// Where choices come from: fuzz input bytes first, then a seeded generator.
@@ -102,6 +104,7 @@ impl KernelCase {
             source: s,
             gas: 20_000 + c.below(200_000) as i64,
             budget: c.pick(&[4, 16, 64]),
+            address_spaces: c.pick(&[1, 2, 256]),
         }
     }
 
@@ -137,6 +140,8 @@ impl KernelCase {
         };
         let config = KernelConfig {
             page_budget: self.budget,
+            max_address_spaces: self.address_spaces,
+            ..KernelConfig::default()
         };
         let mut kernel =
             Kernel::with_config(&program, &[], self.gas, Profile::JAM_07, backend, config)
