@@ -9,6 +9,11 @@ fn main() {
     let n: u32 = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(20);
     let src = match args.first().map(String::as_str) {
         Some("calls") => kernel_programs::call_reply_loop(n),
+        // The root alone: `ecalli 1` (a PROTOCOL cap) n times, answered by this loop.
+        Some("host") => format!(
+            ".stack_size 4096\nload_imm r2, {n}\nfallthrough\nagain:\necalli 1\n\
+             add_imm_64 r2, r2, -1\nbranch_ne_imm r2, 0, again\njump_ind r0, 0\n"
+        ),
         _ => kernel_programs::fib(n),
     };
     let backend: Backend = args
@@ -23,6 +28,7 @@ fn main() {
     loop {
         match kernel.run() {
             KernelExit::HostCall(0) => println!("result {}", kernel.reg(8)),
+            KernelExit::HostCall(1) => kernel.set_reg(7, 0),
             KernelExit::Halt(_) => break,
             other => panic!("{other:?}"),
         }
