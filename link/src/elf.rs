@@ -147,6 +147,10 @@ pub fn read(bytes: &[u8]) -> Result<Input, ElfError> {
             continue;
         }
         let name = section.name().unwrap_or("?").to_string();
+        // Unwind tables are not needed at run time (a PVM program cannot unwind).
+        if name.starts_with(".eh_frame") {
+            continue;
+        }
         let contents = match section.kind() {
             SectionKind::Text => Contents::Code,
             SectionKind::ReadOnlyData | SectionKind::ReadOnlyString => Contents::ReadOnly,
@@ -160,7 +164,6 @@ pub fn read(bytes: &[u8]) -> Result<Input, ElfError> {
                     why: "thread-local storage",
                 })
             }
-            _ if name.starts_with(".eh_frame") => continue,
             _ => {
                 return Err(ElfError::Section {
                     name,

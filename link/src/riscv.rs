@@ -143,6 +143,8 @@ pub enum Inst {
     Ecall,
     /// `ebreak` (and `c.ebreak`, `unimp`)
     Ebreak,
+    /// The SDK's host-call shim: the `custom-0` encoding `.insn i 0x0B, 0, x0, x0, id`.
+    HostCall { id: u32 },
 }
 
 /// An encoding this decoder does not accept.
@@ -393,6 +395,7 @@ pub fn decode_word(word: u32) -> Result<Inst, DecodeError> {
             0x0010_0073 => Inst::Ebreak,
             _ => return Err(unsupported(word, "CSR or privileged instruction")),
         },
+        0x0B if word & 0x000F_FF80 == 0 => Inst::HostCall { id: word >> 20 },
         0x2F => return Err(unsupported(word, "atomic (A extension)")),
         0x07 | 0x27 | 0x43 | 0x47 | 0x4B | 0x4F | 0x53 => {
             return Err(unsupported(word, "floating point"))

@@ -344,6 +344,16 @@ fn what_rv64e_code_cannot_contain_is_rejected_with_the_reason() {
     assert_eq!(decode_word(0x0010_0073), Ok(Inst::Ebreak));
     assert_eq!(decode_compressed(0x9002), Ok(Inst::Ebreak));
     assert_eq!(decode_word(0x0FF0_000F), Ok(Inst::Fence));
+    // The host-call shim (custom-0, funct3 0, x0, x0) and a custom-0 word that is not it.
+    assert_eq!(
+        decode_word(100 << 20 | 0x0B),
+        Ok(Inst::HostCall { id: 100 })
+    );
+    assert_eq!(
+        decode_word(0xFFF << 20 | 0x0B),
+        Ok(Inst::HostCall { id: 4095 })
+    );
+    assert!(decode_word(100 << 20 | 1 << 7 | 0x0B).is_err());
 }
 
 #[test]
