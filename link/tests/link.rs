@@ -32,3 +32,58 @@ fn a_linked_zig_guest_computes_what_its_source_says_on_both_backends() {
         }
     }
 }
+
+const MIX: &[u8] = include_bytes!("fixtures/mix_rv64emc.elf");
+
+/// `mix.zig`'s `entry`, natively; `host` stands for host call 100.
+fn mix(n: u64, host: impl Fn(u64) -> u64) -> u64 {
+    let ops: [fn(u64, u64) -> u64; 4] = [
+        |a, b| a.wrapping_add(b),
+        |a, b| a.wrapping_sub(b),
+        |a, b| a.wrapping_mul(b),
+        |a, b| if b == 0 { 0 } else { a / b },
+    ];
+    let mut counters = [0u64; 4];
+    let mut acc = n;
+    for i in 0..16u64 {
+        acc = ops[(i.wrapping_add(n) % 4) as usize](acc, i + 3);
+        counters[(i % 4) as usize] = counters[(i % 4) as usize].wrapping_add(acc);
+    }
+    let words = b"the quick brown fox jumps over the lazy dog";
+    let mut h: u32 = 2166136261;
+    for &c in &words[..(n % 40) as usize + 3] {
+        h ^= u32::from(c);
+        h = h.wrapping_mul(16777619);
+    }
+    let q = i64::from(h as i32) / 7;
+    let r = host(acc);
+    acc ^ u64::from(h) ^ q as u64 ^ counters[1] ^ r
+}
+
+#[test]
+fn globals_function_pointers_in_data_strings_and_host_calls_survive_linking() {
+    let program = link(MIX, &LinkOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let decoded = Arc::new(program.decode(Profile::JAM_07).expect("decodes"));
+    let answer = |arg: u64| arg ^ 0xABCD;
+    for backend in [Backend::Interpreter, Backend::Recompiler] {
+        let code = Code::prepare(decoded.clone(), backend).unwrap();
+        for n in [0u64, 1, 5, 38, 1000, u64::MAX] {
+            let mut vm = program.instantiate(&code, &[], 0, 100_000_000).unwrap();
+            vm.set_reg(7, n);
+            let mut calls = 0;
+            let exit = loop {
+                match vm.run() {
+                    ExitReason::HostCall(100) => {
+                        calls += 1;
+                        let arg = vm.reg(7);
+                        vm.set_reg(7, answer(arg));
+                    }
+                    other => break other,
+                }
+            };
+            assert_eq!(exit, ExitReason::Halt, "n = {n} on {backend:?}");
+            assert_eq!(calls, 1);
+            assert_eq!(vm.reg(7), mix(n, answer), "n = {n} on {backend:?}");
+        }
+    }
+}
