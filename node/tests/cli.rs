@@ -1,4 +1,4 @@
-//! Tests of the real `kiln` binary: `asm`, `disasm`, `exec` and `conformance`.
+//! Tests of the real `kiln` binary: `asm`, `disasm`, `link`, `exec` and `conformance`.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -478,4 +478,46 @@ fn conformance_passes_the_shared_w3f_vectors() {
     ]);
     assert_eq!(run.code, Some(0), "{}", run.stdout);
     assert_eq!(run.stdout, format!("{count} passed, 0 failed\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// link
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn link_turns_a_zig_elf_into_a_program_that_exec_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let elf = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../link/tests/fixtures/fib_rv64emc.elf"
+    );
+    let out = dir.path().join("fib.pvm");
+    let run = kiln(&["link", elf, "-o", path_str(&out)]);
+    assert_eq!(run.code, Some(0), "kiln link failed: {}", run.stderr);
+    // entry(a0 = 10) = 2 · fib(10) = 110, returned in a0 (r7) by halting through ra.
+    let run = kiln(&[
+        "exec",
+        path_str(&out),
+        "--reg",
+        "7=10",
+        "--backend",
+        "interpreter",
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.contains("exit: halt"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("r7  = 0x000000000000006e (110)"),
+        "{}",
+        run.stdout
+    );
+    // Not an ELF, or a missing file: a clear error, exit code 2.
+    let bad = dir.path().join("bad.elf");
+    std::fs::write(&bad, b"\x7fELF garbage").unwrap();
+    let run = kiln(&["link", path_str(&bad), "-o", path_str(&out)]);
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr.contains("linking") && run.stderr.contains("ELF"),
+        "{}",
+        run.stderr
+    );
 }

@@ -65,6 +65,23 @@ enum Command {
         #[arg(long, value_parser = parse_profile, default_value = "jam-0.7")]
         profile: Profile,
     },
+    /// Link a statically linked RISC-V RV64E ELF into a PVM standard program.
+    Link {
+        /// ELF file (linked with `--emit-relocs --no-relax`).
+        input: PathBuf,
+        /// Output file (a GP standard program).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Profile whose opcode numbering to use.
+        #[arg(long, value_parser = parse_profile, default_value = "jam-0.7")]
+        profile: Profile,
+        /// Stack size in bytes.
+        #[arg(long, default_value_t = 64 * 1024)]
+        stack_size: u32,
+        /// Symbol pc 0 jumps to (default: the ELF's entry address).
+        #[arg(long)]
+        entry: Option<String>,
+    },
     /// Disassemble a code blob or standard program into assembler text.
     Disasm {
         /// Binary file.
@@ -184,6 +201,26 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let assembled = kiln_pvm::asm::assemble(&source, profile.isa)
                 .with_context(|| format!("assembling {}", input.display()))?;
             std::fs::write(&output, assembled.to_bytes())
+                .with_context(|| format!("writing {}", output.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Link {
+            input,
+            output,
+            profile,
+            stack_size,
+            entry,
+        } => {
+            let elf =
+                std::fs::read(&input).with_context(|| format!("reading {}", input.display()))?;
+            let options = kiln_link::LinkOptions {
+                isa: profile.isa,
+                stack_size,
+                entry,
+            };
+            let program = kiln_link::link(&elf, &options)
+                .with_context(|| format!("linking {}", input.display()))?;
+            std::fs::write(&output, program.to_bytes())
                 .with_context(|| format!("writing {}", output.display()))?;
             Ok(ExitCode::SUCCESS)
         }
