@@ -116,8 +116,39 @@ impl Placement {
     }
 }
 
+/// Guest page size.
+const PAGE: u64 = 4096;
+/// Most bytes of read-only or read-write data a standard program holds (`E_3` lengths).
+const MAX_DATA: u64 = (1 << 24) - 1;
+/// Largest section alignment accepted.
+const MAX_ALIGN: u64 = 1 << 16;
+
 fn align(value: u64, to: u64) -> u64 {
     value.div_ceil(to.max(1)) * to.max(1)
+}
+
+/// Where `section` goes after `end` bytes of its region: its offset, checked against the
+/// standard program's limits before anything is allocated.
+fn place(end: u64, section: &elf::Section) -> Result<u64, LinkError> {
+    if section.align > MAX_ALIGN {
+        return Err(LinkError::Layout(format!(
+            "section `{}` asks for {}-byte alignment",
+            section.name, section.align
+        )));
+    }
+    let offset = align(end, section.align);
+    let limit = if section.contents == Contents::Zero {
+        MAX_DATA + u64::from(u16::MAX) * PAGE
+    } else {
+        MAX_DATA
+    };
+    match offset.checked_add(section.size) {
+        Some(e) if e <= limit => Ok(offset),
+        _ => Err(LinkError::Layout(format!(
+            "section `{}` ({} bytes) does not fit a standard program's {} bytes of data",
+            section.name, section.size, MAX_DATA
+        ))),
+    }
 }
 
 /// Links `bytes` (an RV64E ELF) into a standard program.
@@ -158,7 +189,8 @@ pub fn link(bytes: &[u8], options: &LinkOptions) -> Result<StandardProgram, Link
                 .or_insert((r.kind, r.target));
         }
     }
-    // Place the data: read-only first, then read-write (with `.bss` as zero bytes).
+    // Place the data: read-only first, then read-write. Zero-filled sections at the end become
+    // heap pages (no bytes in the program); others become zero bytes.
     let mut ro: Vec<u8> = Vec::new();
     let mut rw: Vec<u8> = Vec::new();
     let mut placed: Vec<(&elf::Section, bool, u64)> = Vec::new();
@@ -167,25 +199,43 @@ pub fn link(bytes: &[u8], options: &LinkOptions) -> Result<StandardProgram, Link
         .iter()
         .filter(|s| s.contents == Contents::ReadOnly)
     {
-        let offset = align(ro.len() as u64, section.align);
+        let offset = place(ro.len() as u64, section)?;
         ro.resize(offset as usize, 0);
         ro.extend_from_slice(&section.data);
         placed.push((section, false, offset));
     }
-    for section in input
+    let writable: Vec<&elf::Section> = input
         .sections
         .iter()
         .filter(|s| matches!(s.contents, Contents::ReadWrite | Contents::Zero))
-    {
-        let offset = align(rw.len() as u64, section.align);
-        rw.resize(offset as usize, 0);
-        if section.contents == Contents::Zero {
-            rw.resize((offset + section.size) as usize, 0);
-        } else {
-            rw.extend_from_slice(&section.data);
+        .collect();
+    let zero_tail = writable
+        .iter()
+        .rev()
+        .take_while(|s| s.contents == Contents::Zero)
+        .count();
+    let mut end = 0u64;
+    for (i, section) in writable.iter().enumerate() {
+        let offset = place(end, section)?;
+        end = offset + section.size;
+        if i < writable.len() - zero_tail {
+            rw.resize(offset as usize, 0);
+            if section.contents == Contents::Zero {
+                rw.resize(end as usize, 0);
+            } else {
+                rw.extend_from_slice(&section.data);
+            }
         }
         placed.push((section, true, offset));
     }
+    let heap_pages = end
+        .saturating_sub(align(rw.len() as u64, PAGE))
+        .div_ceil(PAGE);
+    let heap_pages = u16::try_from(heap_pages).map_err(|_| {
+        LinkError::Layout(format!(
+            "{end} bytes of read-write data and zero-filled sections"
+        ))
+    })?;
     let rw_start = 2 * ZONE + align(ro.len() as u64, ZONE);
     let data_code_pointers: Vec<u64> = placed
         .iter()
@@ -282,7 +332,7 @@ pub fn link(bytes: &[u8], options: &LinkOptions) -> Result<StandardProgram, Link
     let program = StandardProgram {
         ro_data: ro,
         rw_data: rw,
-        heap_pages: 0,
+        heap_pages,
         stack_size: options.stack_size,
         code: blob.to_bytes(),
     };
