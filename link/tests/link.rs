@@ -41,7 +41,7 @@ fn mix(n: u64, host: impl Fn(u64) -> u64) -> u64 {
         |a, b| a.wrapping_add(b),
         |a, b| a.wrapping_sub(b),
         |a, b| a.wrapping_mul(b),
-        |a, b| if b == 0 { 0 } else { a / b },
+        |a, b| a.checked_div(b).unwrap_or(0),
     ];
     let mut counters = [0u64; 4];
     let mut acc = n;
