@@ -322,7 +322,7 @@ pub(crate) fn emit(
             let Some(d) = r(rd)? else {
                 return Ok(());
             };
-            emit_alu(out, op, d, r(rs1)?, r(rs2)?, at)?;
+            emit_alu(out, op, d, r(rs1)?, r(rs2)?);
         }
         Inst::Fence => {}
         Inst::Ecall | Inst::Ebreak => {
@@ -494,14 +494,7 @@ fn reg_name(op: AluOp) -> &'static str {
     }
 }
 
-fn emit_alu(
-    out: &mut String,
-    op: AluOp,
-    d: u8,
-    a: Option<u8>,
-    b: Option<u8>,
-    at: u64,
-) -> Result<(), LinkError> {
+fn emit_alu(out: &mut String, op: AluOp, d: u8, a: Option<u8>, b: Option<u8>) {
     use AluOp::*;
     let text = match (a, b) {
         (Some(a), Some(b)) => format!("{} r{d}, r{a}, r{b}", reg_name(op)),
@@ -529,12 +522,12 @@ fn emit_alu(
             Div | Divu | DivW | DivuW if d != b => {
                 format!("load_imm r{d}, 0\n{} r{d}, r{d}, r{b}", reg_name(op))
             }
-            Div | Divu | DivW | DivuW => {
-                return Err(LinkError::Unsupported {
-                    address: at,
-                    what: "a division of x0 into its own divisor register".into(),
-                })
-            }
+            // rd = 0 / rd: −1 if rd (its low half for the W forms) is 0, else 0; no scratch
+            // register needed.
+            Div | Divu => format!("set_lt_u_imm r{d}, r{d}, 1\nneg_add_imm_64 r{d}, r{d}, 0"),
+            DivW | DivuW => format!(
+                "shlo_l_imm_64 r{d}, r{d}, 32\nset_lt_u_imm r{d}, r{d}, 1\nneg_add_imm_64 r{d}, r{d}, 0"
+            ),
         },
         (None, None) => match op {
             Div | Divu | DivW | DivuW => format!("load_imm r{d}, -1"),
@@ -542,5 +535,7 @@ fn emit_alu(
         },
     };
     writeln!(out, "{text}").ok();
-    Ok(())
 }
+
+#[cfg(test)]
+mod tests;
