@@ -253,6 +253,11 @@ impl Vm {
         each!(self, vm => vm.regs_mut())
     }
 
+    /// Makes `sbrk` panic instead of growing memory (the kernel's child VMs).
+    pub(crate) fn forbid_sbrk(&mut self) {
+        each!(self, vm => vm.forbid_sbrk())
+    }
+
     /// The execution state apart from memory.
     pub(crate) fn park(&self) -> Parked {
         let (pc, resume) = each!(self, vm => vm.position());

@@ -612,8 +612,7 @@ fn an_idle_vm_with_a_few_caps_takes_at_most_512_bytes_of_host_memory() {
 #[test]
 fn address_spaces_and_compiled_bytes_are_bounded() {
     // With room for the root and one more: the first child's MAP succeeds, the second's is
-    // FULL; after the first child is dropped, the second may map. A child that gains pages by
-    // `sbrk` beyond the limit panics.
+    // FULL; after the first child is dropped, the second may map. (`sbrk` in a child panics.)
     let src = format!(
         "branch_eq_imm r0, 0, child\n{}{}{}{}
     load_imm r7, 0\n load_imm r11, 60\n load_imm r12, -1\n ecalli 50
@@ -693,4 +692,136 @@ grow:
         assert_eq!(k.run(), KernelExit::HostCall(0));
         assert_eq!(k.reg(7), FULL);
     }
+}
+
+#[test]
+fn handles_move_only_along_the_tree() {
+    // The root owns A (50) and B (51); B gets a CALLABLE to A. Passing A's HANDLE down to B
+    // with CALL is fine (B is the root's child); A passing B... A cannot hold B's HANDLE. A VM
+    // cannot receive its own HANDLE (GRANT into it), and REPLY may pass a HANDLE only to the
+    // callee's parent: B, called through a CALLABLE by A, cannot pass one up to A.
+    let src = format!(
+        "branch_eq_imm r0, 0, child\n{}{}{}ecalli 0\n{}ecalli 0\n{}ecalli 0\n{}{HALT}
+child:
+    branch_eq_imm r7, 1, make
+    load_imm r11, -1
+    ecalli 256
+    jump child
+make:
+    {}{}
+    load_imm r7, 0\n load_imm r11, 52\n load_imm r12, -1\n ecalli 70
+    load_imm r11, -1
+    ecalli 256
+    jump child
+",
+        create_child(50),
+        call_op("CREATE", &["40", "51", "0x10000000000", "0"]),
+        call_op("GRANT", &["50", "50", "60", "1"]), // A's HANDLE into A: HUH
+        call_op("GRANT", &["50", "51", "70", "0"]), // a CALLABLE to A for B
+        // B creates C (52) and calls A through the CALLABLE passing C's HANDLE to A, which is
+        // not B's child: HUH, returned through B's reply.
+        "load_imm r7, 1\n load_imm r11, -1\n load_imm r12, -1\n ecalli 51\n",
+        // Pass A's HANDLE down to B (the root's child): OK; B holds it from now on.
+        "load_imm r7, 0\n load_imm r11, 50\n load_imm r12, -1\n ecalli 51\necalli 0\n",
+        call_op("GRANT", &["254", "-1", "40", "0"]),
+        call_op("CREATE", &["40", "52", "0x10000000000", "0"]),
+    );
+    let p = probes(&src);
+    let s: Vec<(u64, u64)> = p.iter().map(|p| (p.regs[7], p.regs[8])).collect();
+    assert_eq!(s[0].0, HUH, "a VM's own HANDLE into it");
+    assert_eq!(s[1].0, status::OK, "a CALLABLE for B");
+    assert_eq!(
+        s[2],
+        (status::OK, HUH),
+        "C's HANDLE passed to A, not B's child"
+    );
+    assert_eq!(
+        s[3].0,
+        status::OK,
+        "A's HANDLE passed down to the root's child B"
+    );
+}
+
+#[test]
+fn a_host_function_that_cannot_be_paid_stops_the_vm_out_of_gas_and_gas_is_conserved() {
+    // The child (given PROTOCOL 1) calls host function 1. First the embedder declares it
+    // unpayable: the root sees OOG from the CALL. Then it overdraws the child's gas by 7: the
+    // root pays the overdraft.
+    let src = format!(
+        "branch_eq_imm r0, 0, child\n{}{}ecalli 0\n{}ecalli 0\n{HALT}
+child:
+    ecalli 1
+    load_imm r11, -1
+    ecalli 256
+    jump child
+",
+        call_op("GRANT", &["254", "-1", "40", "0"]),
+        call_op("CREATE", &["40", "50", "0x10000000002", "0"]) + &call(50, "0"),
+        call(50, "0"),
+    );
+    let program = program(&src);
+    for backend in backends() {
+        let mut k = Kernel::new(&program, &[], GAS, Profile::JAM_07, backend).unwrap();
+        assert_eq!(k.run(), KernelExit::HostCall(1));
+        assert_eq!(k.call_depth(), 2);
+        k.host_call_out_of_gas();
+        assert_eq!(k.run(), KernelExit::HostCall(0));
+        assert_eq!(k.reg(7), status::OOG, "{backend:?}");
+        // The second CALL retries the host call; the embedder overdraws the child by 7.
+        assert_eq!(k.run(), KernelExit::HostCall(1));
+        k.set_gas(-7);
+        let total = k.total_gas();
+        assert_eq!(k.run(), KernelExit::HostCall(0));
+        // The child's REPLY could not be paid (OOG), and its −7 came back to the root: the
+        // total did not change (the rest of both blocks was paid already).
+        assert_eq!(k.reg(7), status::OOG, "{backend:?}");
+        assert_eq!(k.total_gas(), total, "{backend:?}");
+        k.check_invariants().unwrap();
+    }
+    // In the root, the same call ends the run out of gas at the `ecalli`, and is retried.
+    let program = self::program("ecalli 1\necalli 0\njump_ind r0, 0");
+    for backend in backends() {
+        let mut k = Kernel::new(&program, &[], GAS, Profile::JAM_07, backend).unwrap();
+        assert_eq!(k.run(), KernelExit::HostCall(1));
+        let pc = k.pc();
+        k.host_call_out_of_gas();
+        assert_eq!(k.run(), KernelExit::OutOfGas);
+        assert_eq!(k.pc(), pc);
+        assert_eq!(k.run(), KernelExit::HostCall(1), "retried");
+        assert_eq!(k.run(), KernelExit::HostCall(0));
+    }
+}
+
+#[test]
+fn sbrk_in_a_child_panics_and_moving_a_mapped_cap_pays_per_page() {
+    let src = format!(
+        "branch_eq_imm r0, 0, child\n{}{}{}ecalli 0
+    load_imm r7, 0\n load_imm r11, 60\n load_imm r12, -1\n ecalli 50
+    ecalli 0
+    load_imm r7, 1\n load_imm r11, -1\n load_imm r12, -1\n ecalli 51
+    ecalli 0
+    {HALT}
+child:
+    branch_eq_imm r7, 1, grow
+    load_imm r11, -1
+    ecalli 256
+    jump child
+grow:
+    load_imm r3, 4096
+    sbrk r4, r3
+    load_imm r11, -1
+    ecalli 256
+    trap
+",
+        create_child(50),
+        call_op("CREATE", &["40", "51", "0x10000000000", "0"]),
+        call_op("RETYPE", &["253", "5", "60"]) + &call_op("MAP", &["60", "0x100", "2"]),
+    );
+    let p = probes(&src);
+    // Passing the mapped 5-page cap: CALL costs 10 + 5, and the child's block and REPLY.
+    let used = p[0].gas - p[1].gas;
+    assert_eq!(p[1].regs[7], status::OK);
+    // (the child's first branch, its `branch_eq_imm r7` block, and `load_imm, ecalli, jump`).
+    assert_eq!(used, (10 + 5) + 1 + 1 + 3 + 10, "{used}");
+    assert_eq!(p[2].regs[7], status::PANIC, "sbrk in a child");
 }

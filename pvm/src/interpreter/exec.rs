@@ -316,6 +316,7 @@ impl Instance {
                     set!(fld!(inst, rd), get!(fld!(inst, ra)));
                     i += 1;
                 }
+                Sbrk if !self.sbrk_allowed => panic_at!(fld!(inst, pc)),
                 Sbrk => {
                     set!(
                         fld!(inst, rd),

@@ -99,6 +99,9 @@ pub struct Instance {
     pc: u32,
     resume: Resume,
     heap_start: u32,
+    /// Whether `sbrk` may grow memory; when not, it panics (the kernel's child VMs get memory
+    /// only through DATA caps).
+    sbrk_allowed: bool,
 }
 
 impl std::fmt::Debug for Instance {
@@ -122,6 +125,7 @@ impl Instance {
             pc: 0,
             resume: Resume::Finished(ExitReason::Panic),
             heap_start: 0,
+            sbrk_allowed: true,
         };
         instance.set_pc(0);
         Ok(instance)
@@ -195,6 +199,11 @@ impl Instance {
     #[inline]
     pub(crate) fn regs_mut(&mut self) -> &mut [u64; 13] {
         (&mut self.regs[..13]).try_into().expect("16 ≥ 13")
+    }
+
+    /// Makes `sbrk` panic instead of growing memory.
+    pub(crate) fn forbid_sbrk(&mut self) {
+        self.sbrk_allowed = false;
     }
 
     /// The heap start used by `sbrk`.

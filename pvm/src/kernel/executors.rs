@@ -16,7 +16,8 @@ struct Shared {
 
 struct Entry {
     code: Code,
-    shared: Option<Shared>,
+    /// Boxed, so that the instance does not move when programs are added.
+    shared: Option<Box<Shared>>,
 }
 
 /// Every program of an invocation and the instance its memoryless VMs share.
@@ -109,10 +110,10 @@ impl Executors {
         let record = vms.at(id);
         let entry = &mut self.entries[record.code as usize];
         if entry.shared.is_none() {
-            entry.shared = Some(Shared {
-                vm: entry.code.instantiate()?,
-                loaded: None,
-            });
+            let mut vm = entry.code.instantiate()?;
+            // Children get memory only through DATA caps (see `docs/kernel.md`).
+            vm.forbid_sbrk();
+            entry.shared = Some(Box::new(Shared { vm, loaded: None }));
         }
         let shared = entry.shared.as_mut().expect("just created");
         if shared.loaded == Some(id) {

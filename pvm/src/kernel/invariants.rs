@@ -22,8 +22,14 @@ impl Kernel {
             for (slot, cap) in record.caps.iter() {
                 match *cap {
                     Cap::Handle(child) => {
-                        if self.vms.get(child).is_none() {
+                        let Some(child_record) = self.vms.get(child) else {
                             return Err(format!("{id:?} slot {slot}: HANDLE to a destroyed VM"));
+                        };
+                        if child_record.parent != Some(id) {
+                            return Err(format!(
+                                "{child:?}'s parent is {:?}, but {id:?} holds its HANDLE",
+                                child_record.parent
+                            ));
                         }
                         *owners.entry(child).or_default() += 1;
                     }

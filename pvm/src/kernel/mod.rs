@@ -117,6 +117,8 @@ pub struct Kernel {
     address_spaces: usize,
     /// Blob bytes COMPILE has taken so far.
     compiled_bytes: u64,
+    /// The embedder declared the current host call unpayable.
+    pending_out_of_gas: bool,
 }
 
 impl std::fmt::Debug for Kernel {
@@ -184,6 +186,7 @@ impl Kernel {
             caps,
             instance: Some(Box::new(root_vm)),
             callable_epoch: 0,
+            parent: None,
         });
         let mut executors = Executors::default();
         executors.add_code(code);
@@ -199,6 +202,7 @@ impl Kernel {
             config,
             address_spaces: 1,
             compiled_bytes: 0,
+            pending_out_of_gas: false,
         })
     }
 
@@ -208,6 +212,13 @@ impl Kernel {
             return done.clone();
         }
         loop {
+            if std::mem::take(&mut self.pending_out_of_gas) {
+                self.active_vm().rewind_host_call();
+                match self.stopped(ExitReason::OutOfGas) {
+                    Flow::Continue => continue,
+                    Flow::Exit(exit) => return exit,
+                }
+            }
             let active = self.active();
             let (vm, shared) = self.executors.vm_and_kind(&mut self.vms, active);
             let mut exit = vm.run();
@@ -238,6 +249,10 @@ impl Kernel {
                         KernelExit::Halt(_) | KernelExit::Panic | KernelExit::HostFailure(_)
                     ) {
                         self.finished = Some(exit.clone());
+                    }
+                    if matches!(exit, KernelExit::HostFailure(_)) {
+                        // The invocation is over; the accessors show the root.
+                        self.stack.truncate(1);
                     }
                     return exit;
                 }
@@ -328,15 +343,18 @@ impl Kernel {
         self.active_vm_ref().memory()
     }
 
-    /// The active VM's memory, for host functions. Host writes that make pages accessible give
-    /// the VM an address space of its own.
+    /// The active VM's memory, for host functions. (A VM without memory of its own has no
+    /// accessible page; should the embedder give it some, the VM gets an address space of its
+    /// own when it next stops, within the invocation's limit, or panics.)
     pub fn memory_mut(&mut self) -> &mut Memory {
-        let active = self.active();
-        if self.executors.adopt(&mut self.vms, active) {
-            // The embedder is trusted: its writes are not held to the limit.
-            self.address_spaces += 1;
-        }
         self.active_vm().memory_mut()
+    }
+
+    /// During a host call: the host function cannot be paid for (GP's `ϱ < g → ∞`). The active
+    /// VM stops out of gas at its `ecalli` (the root's `run` returns `OutOfGas`, a child's
+    /// caller gets `OOG`); running it again with more gas retries the host call.
+    pub fn host_call_out_of_gas(&mut self) {
+        self.pending_out_of_gas = true;
     }
 
     /// The gas of VM `id`, wherever its state is.
@@ -416,7 +434,8 @@ impl Kernel {
         callee_after: VmStatus,
     ) -> Flow {
         let callee = self.stack.pop().expect("a callee is running");
-        let unused = self.gas_of(callee).max(0);
+        // Negative if a host function overdrew it: the caller pays, so gas is conserved.
+        let unused = self.gas_of(callee);
         match self.executors.holds(&self.vms, callee) {
             true => self.executors.vm(&mut self.vms, callee).set_gas(0),
             // Its instance was discarded (see `run`): its state is parked.

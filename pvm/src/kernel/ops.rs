@@ -137,11 +137,31 @@ impl Kernel {
                 };
                 abi::OP_GAS + pages
             }
+            // Moving a mapped DATA cap unmaps it on the way, as UNMAP does.
+            op::REPLY | op::DROP => {
+                abi::OP_GAS + self.mapped_pages(regs[if number == op::REPLY { 11 } else { 7 }])
+            }
+            op::GRANT if regs[10] == 1 => abi::OP_GAS + self.mapped_pages(regs[7]),
             op::COMPILE => {
                 let len = regs[8].min(1 << 32);
                 abi::OP_GAS + len.div_ceil(abi::COMPILE_BYTES_PER_GAS)
             }
             _ => abi::OP_GAS,
+        }
+    }
+
+    /// The pages of the DATA cap in slot `value` of the running VM if it is mapped, else 0.
+    fn mapped_pages(&mut self, value: u64) -> u64 {
+        match u8::try_from(value)
+            .ok()
+            .and_then(|s| self.caps().get(s).copied())
+        {
+            Some(Cap::Data(DataCap {
+                pages,
+                mapped: Some(_),
+                ..
+            })) => u64::from(pages),
+            _ => 0,
         }
     }
 
@@ -153,12 +173,14 @@ impl Kernel {
     /// CALL of VM `callee` (through a CALLABLE made in `epoch`, or a HANDLE).
     fn call(&mut self, callee: VmId, epoch: Option<u32>) -> Flow {
         let caller = self.active();
+        let pass_arg = self.executors.vm(&mut self.vms, caller).regs_mut()[11];
+        let cost = abi::OP_GAS + self.mapped_pages(pass_arg);
         let vm = self.executors.vm(&mut self.vms, caller);
         let gas = vm.gas();
-        if gas < abi::OP_GAS as i64 {
+        if gas < cost as i64 {
             return self.out_of_gas();
         }
-        let gas = gas - abi::OP_GAS as i64;
+        let gas = gas - cost as i64;
         // Single registers, not the array: generated code has just stored them one by one.
         let live = vm.regs_mut();
         let args = [live[7], live[8], live[9], live[10]];
@@ -180,6 +202,7 @@ impl Kernel {
                 Ok(cap) => cap,
                 Err(e) => return host_failure(e),
             };
+            self.reparent(cap, callee);
             let _ = self.vms.at(callee).caps.insert(abi::IPC_SLOT, cap);
         }
         self.vms.at(caller).status = VmStatus::Waiting;
@@ -219,7 +242,7 @@ impl Kernel {
         } else {
             let slot = u8::try_from(pass).map_err(|_| Failure::Code(HUH))?;
             match self.caps().get(slot).copied() {
-                Some(cap) if ipc_free && self.may_receive(cap, callee) => Some(slot),
+                Some(cap) if ipc_free && self.may_pass(cap, callee, true) => Some(slot),
                 _ => return Err(HUH.into()),
             }
         };
@@ -237,7 +260,7 @@ impl Kernel {
         if regs[11] != NONE {
             let slot = match u8::try_from(regs[11]) {
                 Ok(slot) => match self.caps().get(slot).copied() {
-                    Some(cap) if self.may_receive(cap, caller) => slot,
+                    Some(cap) if self.may_pass(cap, caller, false) => slot,
                     _ => return self.finish(Err(HUH.into())),
                 },
                 Err(_) => return self.finish(Err(HUH.into())),
@@ -250,6 +273,7 @@ impl Kernel {
                 Ok(cap) => cap,
                 Err(e) => return host_failure(e),
             };
+            self.reparent(cap, caller);
             let _ = self.vms.at(caller).caps.insert(abi::IPC_SLOT, cap);
         }
         let results = [regs[7], regs[8], regs[9], regs[10]];
@@ -282,6 +306,9 @@ impl Kernel {
             Cap::Data(_) => Err(WHAT.into()),
             Cap::Handle(vm) => {
                 let record = self.vms.get(vm).ok_or(Failure::Code(WHAT))?;
+                if record.callable_epoch == u32::MAX {
+                    return Err(WHAT.into()); // revoked too often: no more callables
+                }
                 Ok(Cap::Callable {
                     vm,
                     epoch: record.callable_epoch,
@@ -292,17 +319,33 @@ impl Kernel {
         }
     }
 
-    /// Whether `receiver` may get `cap` by a move: a VM may not come to own itself, directly or
-    /// through VMs it owns (it could never be dropped).
-    fn may_receive(&self, cap: Cap, receiver: VmId) -> bool {
-        match cap {
-            Cap::Handle(vm) => !self.subtree(vm).contains(&receiver),
-            _ => true,
+    /// Whether `cap` may move from the running VM to `receiver` with CALL (`down`) or REPLY:
+    /// a HANDLE only between a VM and its parent, never to the VM it names, so that HANDLEs
+    /// keep forming a tree (a VM that owned itself could never be dropped). O(1).
+    fn may_pass(&self, cap: Cap, receiver: VmId, down: bool) -> bool {
+        let Cap::Handle(vm) = cap else {
+            return true;
+        };
+        let active = self.active();
+        let related = if down {
+            self.vms.get(receiver).and_then(|r| r.parent) == Some(active)
+        } else {
+            self.vms.get(active).and_then(|r| r.parent) == Some(receiver)
+        };
+        related && vm != receiver
+    }
+
+    /// Records that the HANDLE `cap` (if it is one) now sits in `holder`'s table.
+    fn reparent(&mut self, cap: Cap, holder: VmId) {
+        if let Cap::Handle(vm) = cap {
+            if let Some(record) = self.vms.get_mut(vm) {
+                record.parent = Some(holder);
+            }
         }
     }
 
     fn callable_is_valid(&self, vm: VmId, epoch: u32) -> bool {
-        self.vms.get(vm).is_some_and(|r| r.callable_epoch == epoch)
+        epoch != u32::MAX && self.vms.get(vm).is_some_and(|r| r.callable_epoch == epoch)
     }
 
     fn create(&mut self, regs: &[u64; 13]) -> OpResult {
@@ -335,6 +378,7 @@ impl Kernel {
             caps,
             instance: None,
             callable_epoch: 0,
+            parent: Some(self.active()),
         });
         let _ = self.caps().insert(destination, Cap::Handle(child));
         Ok(None)
@@ -445,7 +489,9 @@ impl Kernel {
                         return Err(WHAT.into());
                     }
                 }
-                if !self.may_receive(cap, target) {
+                // The target is this VM or a child it holds; the HANDLE names a child it
+                // holds: only the VM itself must not receive its own HANDLE.
+                if matches!(cap, Cap::Handle(vm) if vm == target) {
                     return Err(HUH.into());
                 }
                 cap
@@ -461,6 +507,7 @@ impl Kernel {
         } else {
             moved
         };
+        self.reparent(moved, target);
         let _ = self.vms.at(target).caps.insert(destination, moved);
         Ok(None)
     }
@@ -470,7 +517,7 @@ impl Kernel {
             return Err(WHAT.into());
         };
         let record = self.vms.get_mut(vm).ok_or(Failure::Code(WHAT))?;
-        record.callable_epoch = record.callable_epoch.wrapping_add(1);
+        record.callable_epoch = record.callable_epoch.saturating_add(1);
         Ok(None)
     }
 

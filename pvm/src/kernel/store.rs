@@ -4,7 +4,7 @@
 //! While a DATA cap is mapped its bytes live in its holder's address space; while unmapped,
 //! here. A cap is mapped in at most one address space, so the two never disagree.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::memory::{Access, Memory, MemoryError, PAGE_SIZE};
 
@@ -19,6 +19,9 @@ pub(crate) struct PageStore {
     budget: u32,
     /// Free store pages as runs: first page → count.
     free: BTreeMap<u32, u32>,
+    /// The same runs by `(count, first)`: an allocation takes the smallest run that fits in
+    /// O(log runs), however fragmented the store is.
+    by_size: BTreeSet<(u32, u32)>,
 }
 
 impl PageStore {
@@ -28,6 +31,7 @@ impl PageStore {
             bytes: Memory::new()?,
             budget: budget.min(STORE_PAGES),
             free: BTreeMap::from([(0, STORE_PAGES)]),
+            by_size: BTreeSet::from([(STORE_PAGES, 0)]),
         })
     }
 
@@ -42,10 +46,10 @@ impl PageStore {
         if pages == 0 || pages > self.budget {
             return None;
         }
-        let (&first, &count) = self.free.iter().find(|(_, &count)| count >= pages)?;
-        self.free.remove(&first);
+        let &(count, first) = self.by_size.range((pages, 0)..).next()?;
+        self.remove_run(first, count);
         if count > pages {
-            self.free.insert(first + pages, count - pages);
+            self.add_run(first + pages, count - pages);
         }
         self.budget -= pages;
         Some(first)
@@ -59,16 +63,27 @@ impl PageStore {
         let mut count = pages;
         if let Some((&before, &len)) = self.free.range(..first).next_back() {
             if before + len == first {
-                self.free.remove(&before);
+                self.remove_run(before, len);
                 start = before;
                 count += len;
             }
         }
-        if let Some(after) = self.free.remove(&(first + pages)) {
+        if let Some(&after) = self.free.get(&(first + pages)) {
+            self.remove_run(first + pages, after);
             count += after;
         }
-        self.free.insert(start, count);
+        self.add_run(start, count);
         Ok(())
+    }
+
+    fn add_run(&mut self, first: u32, count: u32) {
+        self.free.insert(first, count);
+        self.by_size.insert((count, first));
+    }
+
+    fn remove_run(&mut self, first: u32, count: u32) {
+        self.free.remove(&first);
+        self.by_size.remove(&(count, first));
     }
 
     /// Maps store pages `[first, first + pages)` at guest page `base` of `memory` with

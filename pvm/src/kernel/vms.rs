@@ -47,8 +47,11 @@ pub(crate) struct VmRecord {
     /// The VM's own instance, once it owns an address space (the root's standard layout,
     /// mapped DATA caps, `sbrk`, host writes); until then it runs on its program's shared one.
     pub instance: Option<Box<Vm>>,
-    /// CALLABLEs made in an earlier epoch are withdrawn.
+    /// CALLABLEs made in an earlier epoch are withdrawn. Saturates: at `u32::MAX` no CALLABLE
+    /// can be made any more (so that no withdrawn one ever works again).
     pub callable_epoch: u32,
+    /// The VM whose table holds this VM's HANDLE (`None` for the root).
+    pub parent: Option<VmId>,
 }
 
 struct Slot {
@@ -125,8 +128,12 @@ impl VmArena {
             return None;
         }
         let record = slot.record.take()?;
-        slot.generation = slot.generation.wrapping_add(1);
-        self.free.push(id.index);
+        // An index whose generation would wrap is retired, so that no stale id ever names a
+        // new VM.
+        if let Some(next) = slot.generation.checked_add(1) {
+            slot.generation = next;
+            self.free.push(id.index);
+        }
         self.live -= 1;
         Some(record)
     }

@@ -264,6 +264,11 @@ impl RecompiledInstance {
         &mut self.regs
     }
 
+    /// Makes `sbrk` panic instead of growing memory.
+    pub(crate) fn forbid_sbrk(&mut self) {
+        self.core.forbid_sbrk();
+    }
+
     /// The heap start used by `sbrk`.
     pub(crate) fn heap_start(&self) -> u32 {
         self.core.heap_start()
