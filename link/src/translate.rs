@@ -33,6 +33,15 @@ pub(crate) trait AddressMap {
     /// The PVM value of input address `address`: a data address, or the jump-table address
     /// of the code there (`&label` text). `None` if it is neither.
     fn value_of(&self, address: u64) -> Option<Value>;
+
+    /// How far the data at input address `address` moved (output − input); `None` for code
+    /// and for addresses outside every section.
+    fn delta_of(&self, address: u64) -> Option<i64> {
+        match self.value_of(address)? {
+            Value::Number(n) => Some(n.wrapping_sub(address as i64)),
+            Value::CodeAddress(_) => None,
+        }
+    }
 }
 
 /// A value an instruction loads.
@@ -75,8 +84,9 @@ pub(crate) struct Plan {
     pub block_starts: BTreeSet<u64>,
     /// Input code addresses whose jump-table address is taken, in table order.
     pub jump_table: Vec<u64>,
-    /// `auipc` (or `lui`) address → the value its pair refers to.
-    pub high_parts: BTreeMap<u64, u64>,
+    /// `auipc` (or `lui`) address → the value its pair refers to, and its destination
+    /// register.
+    pub high_parts: BTreeMap<u64, (u64, u8)>,
     /// Low-part instruction address → the address it refers to (with the high part's address).
     pub low_parts: BTreeMap<u64, (u64, u64)>,
     /// `auipc` addresses of call pairs → call target.
@@ -121,10 +131,10 @@ pub(crate) fn plan(
                 table(&mut plan, ret);
             }
             (
-                Inst::Auipc { .. } | Inst::Lui { .. },
+                Inst::Auipc { rd, .. } | Inst::Lui { rd, .. },
                 Some(&(reloc::PCREL_HI20 | reloc::HI20, target)),
             ) => {
-                plan.high_parts.insert(l.address, target);
+                plan.high_parts.insert(l.address, (target, rd));
             }
             (_, Some(&(reloc::PCREL_LO12_I | reloc::PCREL_LO12_S, high))) => {
                 // The symbol of a pc-relative low part is its `auipc`.
@@ -173,7 +183,7 @@ pub(crate) fn plan(
     let taken: Vec<u64> = plan
         .high_parts
         .values()
-        .copied()
+        .map(|&(target, _)| target)
         .chain(data_code_pointers.iter().copied())
         .filter(|&a| code_range(a))
         .collect();
@@ -216,9 +226,22 @@ pub(crate) fn emit(
             }
             .ok();
         }
-        Inst::Auipc { rd, .. } | Inst::Lui { rd, .. } if plan.high_parts.contains_key(&at) => {
+        // An absolute high part of data: the value RISC-V computes, moved as its target's
+        // section moved, so that every low part of the same section keeps its immediate.
+        Inst::Lui { rd, value: old } if plan.high_parts.contains_key(&at) => {
+            let target = plan.high_parts[&at].0;
             if let Some(d) = r(rd)? {
-                let v = value(plan.high_parts[&at])?;
+                match map.delta_of(target) {
+                    Some(delta) => writeln!(out, "load_imm r{d}, {}", old.wrapping_add(delta)),
+                    None => writeln!(out, "load_imm r{d}, {}", value(target)?),
+                }
+                .ok();
+            }
+        }
+        // A pc-relative high part: the whole new address (its low parts become 0).
+        Inst::Auipc { rd, .. } if plan.high_parts.contains_key(&at) => {
+            if let Some(d) = r(rd)? {
+                let v = value(plan.high_parts[&at].0)?;
                 writeln!(out, "load_imm r{d}, {v}").ok();
             }
         }
@@ -274,7 +297,7 @@ pub(crate) fn emit(
             let Some(d) = r(rd)? else {
                 return Ok(()); // a load into x0 only could fault: dropped
             };
-            let offset = low_part(plan, map, at, offset)?;
+            let offset = low_part(plan, map, at, rs1, offset)?;
             let width = match kind {
                 LoadKind::I8 => "i8",
                 LoadKind::U8 => "u8",
@@ -296,7 +319,7 @@ pub(crate) fn emit(
             rs2,
             offset,
         } => {
-            let offset = low_part(plan, map, at, offset)?;
+            let offset = low_part(plan, map, at, rs1, offset)?;
             let width = match kind {
                 StoreKind::U8 => "u8",
                 StoreKind::U16 => "u16",
@@ -315,7 +338,7 @@ pub(crate) fn emit(
             let Some(d) = r(rd)? else {
                 return Ok(());
             };
-            let imm = low_part(plan, map, at, imm)?;
+            let imm = low_part(plan, map, at, rs1, imm)?;
             emit_alu_imm(out, op, d, r(rs1)?, &imm, at)?;
         }
         Inst::Alu { op, rd, rs1, rs2 } => {
@@ -337,28 +360,35 @@ pub(crate) fn emit(
 
 /// The immediate of a possible low part: the exact remainder to the value its high part
 /// loaded (0 for a pc-relative pair, whose high part loads the whole address).
-fn low_part(plan: &Plan, map: &dyn AddressMap, at: u64, imm: i64) -> Result<String, LinkError> {
+fn low_part(
+    plan: &Plan,
+    map: &dyn AddressMap,
+    at: u64,
+    base: u8,
+    imm: i64,
+) -> Result<String, LinkError> {
     let Some(&(high, target)) = plan.low_parts.get(&at) else {
         return Ok(imm.to_string());
     };
     if high != 0 {
         return Ok("0".into());
     }
-    // Absolute pair: its `lui` is the nearest one before it with the same high 20 bits (the
-    // value it loaded is that of its own target; this low part adds the exact difference).
+    // Absolute pair into data: the `lui` loaded its RISC-V value moved by its target's
+    // section's delta, so the immediate stays unless this low part's target lies in another
+    // section (then the difference of the deltas is added). The `lui` is found as the nearest
+    // one before that wrote this base register with the same high 20 bits.
     let hi20 = |t: u64| t.wrapping_add(0x800) >> 12;
     let lui_target = plan
         .high_parts
         .range(..at)
         .rev()
-        .find(|(_, &t)| hi20(t) == hi20(target))
-        .map(|(_, &t)| t)
-        .ok_or(LinkError::Unsupported {
-            address: at,
-            what: "an absolute low part without its high part".into(),
-        })?;
-    match (map.value_of(lui_target), map.value_of(target)) {
-        (Some(Value::Number(h)), Some(Value::Number(t))) => Ok((t - h).to_string()),
+        .find(|(_, &(t, rd))| rd == base && hi20(t) == hi20(target))
+        .map(|(_, &(t, _))| t);
+    match (map.delta_of(target), lui_target.map(|t| map.delta_of(t))) {
+        (Some(lo), Some(Some(hi))) => Ok(imm.wrapping_add(lo - hi).to_string()),
+        (Some(_), None) => Ok(imm.to_string()),
+        // A code address: the `lui` loaded the whole jump-table address.
+        (None, Some(None)) => Ok("0".into()),
         _ => Err(LinkError::Unsupported {
             address: at,
             what: "an absolute low part whose high part is not found".into(),
