@@ -1,0 +1,73 @@
+//! Kiln's guest SDK: host calls, the entry convention, and the memory functions the compiler
+//! expects. Import it with `const kiln = @import("kiln.zig");` and `comptime { _ = kiln; }`.
+const std = @import("std");
+
+/// What an entry point returns: a byte range of guest memory (`a0`, `a1`), which the PVM
+/// reports as the output when the entry returns (it returns to the halt address).
+pub const Output = extern struct {
+    ptr: [*]const u8,
+    len: usize,
+};
+
+/// An output of `bytes`, which must outlive the call (a global, or the arguments).
+pub fn output(bytes: []const u8) Output {
+    return .{ .ptr = bytes.ptr, .len = bytes.len };
+}
+
+/// Host call `id` with up to four arguments (`a0`..`a3`); returns `a0`. The linker turns the
+/// `custom-0` instruction into `ecalli id`.
+pub inline fn hostCall(comptime id: u12, a0: u64, a1: u64, a2: u64, a3: u64) u64 {
+    return asm volatile (std.fmt.comptimePrint(".insn i 0x0B, 0, x0, x0, {d}", .{id})
+        : [ret] "={a0}" (-> u64),
+        : [a0] "{a0}" (a0),
+          [a1] "{a1}" (a1),
+          [a2] "{a2}" (a2),
+          [a3] "{a3}" (a3),
+        : .{ .memory = true });
+}
+
+// The memory functions compiled code calls. Written as plain loops with runtime safety off;
+// `noinline` keeps the compiler from turning them back into calls to themselves.
+
+export fn memcpy(noalias dest: ?[*]u8, noalias src: ?[*]const u8, len: usize) callconv(.c) ?[*]u8 {
+    @setRuntimeSafety(false);
+    copyForward(dest.?, src.?, len);
+    return dest;
+}
+
+export fn memmove(dest: ?[*]u8, src: ?[*]const u8, len: usize) callconv(.c) ?[*]u8 {
+    @setRuntimeSafety(false);
+    if (@intFromPtr(dest) <= @intFromPtr(src)) {
+        copyForward(dest.?, src.?, len);
+    } else {
+        var i: usize = len;
+        while (i > 0) {
+            i -= 1;
+            dest.?[i] = src.?[i];
+        }
+    }
+    return dest;
+}
+
+export fn memset(dest: ?[*]u8, c: c_int, len: usize) callconv(.c) ?[*]u8 {
+    @setRuntimeSafety(false);
+    const byte: u8 = @truncate(@as(c_uint, @bitCast(c)));
+    var i: usize = 0;
+    while (i < len) : (i += 1) dest.?[i] = byte;
+    return dest;
+}
+
+export fn memcmp(a: ?[*]const u8, b: ?[*]const u8, len: usize) callconv(.c) c_int {
+    @setRuntimeSafety(false);
+    var i: usize = 0;
+    while (i < len) : (i += 1) {
+        if (a.?[i] != b.?[i]) return @as(c_int, a.?[i]) - @as(c_int, b.?[i]);
+    }
+    return 0;
+}
+
+noinline fn copyForward(dest: [*]u8, src: [*]const u8, len: usize) void {
+    @setRuntimeSafety(false);
+    var i: usize = 0;
+    while (i < len) : (i += 1) dest[i] = src[i];
+}
