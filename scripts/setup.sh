@@ -6,12 +6,23 @@ set -euo pipefail
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+# The guest toolchain (guests/build.rs): LLVM's linker for RISC-V ELFs with relocations kept.
+command -v ld.lld-19 >/dev/null 2>&1 || need_apt+=(lld-19)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "setup: installing ${need_apt[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+
+# Zig, pinned, from the Python package index: compiles the guests for RV64E.
+ZIG_VERSION=0.17.1
+if [ "$(python3 -m ziglang version 2>/dev/null)" != "$ZIG_VERSION" ]; then
+  echo "setup: installing ziglang==$ZIG_VERSION (pip)"
+  python3 -m pip install --quiet --disable-pip-version-check "ziglang==$ZIG_VERSION" \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "ziglang==$ZIG_VERSION"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
@@ -23,4 +34,4 @@ for component in rustfmt clippy; do
     rustup component add "$component"
   fi
 done
-echo "setup: ok ($(cargo --version))"
+echo "setup: ok ($(cargo --version), zig $(python3 -m ziglang version), $(ld.lld-19 --version | head -1))"
