@@ -7,7 +7,14 @@ use std::process::Command;
 
 /// The guests, by file name in `programs/`.
 const PROGRAMS: &[&str] = &[
-    "fib", "hostcall", "blake2b", "keccak", "ed25519", "sort", "sieve",
+    "fib",
+    "hostcall",
+    "blake2b",
+    "keccak",
+    "ed25519",
+    "secp256k1",
+    "sort",
+    "sieve",
 ];
 
 fn run(command: &mut Command, what: &str) {
@@ -32,6 +39,8 @@ fn main() {
     let programs = Path::new("programs");
     println!("cargo:rerun-if-changed=programs");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=KILN_PYTHON");
+    println!("cargo:rerun-if-env-changed=KILN_LLD");
     let python = std::env::var("KILN_PYTHON").unwrap_or_else(|_| "python3".into());
     let lld = std::env::var("KILN_LLD").unwrap_or_else(|_| "ld.lld-19".into());
     for name in PROGRAMS {

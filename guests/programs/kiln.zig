@@ -71,3 +71,46 @@ noinline fn copyForward(dest: [*]u8, src: [*]const u8, len: usize) void {
     var i: usize = 0;
     while (i < len) : (i += 1) dest[i] = src[i];
 }
+
+// 128-bit shifts by a variable amount, which compiled code calls for `u128` arithmetic (the
+// compiler lowers shifts by constants itself, so these do not call themselves).
+
+export fn __ashlti3(a: i128, b: i32) callconv(.c) i128 {
+    @setRuntimeSafety(false);
+    const x: u128 = @bitCast(a);
+    const lo: u64 = @truncate(x);
+    const hi: u64 = @truncate(x >> 64);
+    const n: u32 = @as(u32, @bitCast(b)) & 127;
+    var new_lo: u64 = 0;
+    var new_hi: u64 = 0;
+    if (n >= 64) {
+        new_hi = lo << @intCast(n - 64);
+    } else if (n > 0) {
+        new_hi = (hi << @intCast(n)) | (lo >> @intCast(64 - n));
+        new_lo = lo << @intCast(n);
+    } else {
+        new_hi = hi;
+        new_lo = lo;
+    }
+    return @bitCast((@as(u128, new_hi) << 64) | new_lo);
+}
+
+export fn __lshrti3(a: i128, b: i32) callconv(.c) i128 {
+    @setRuntimeSafety(false);
+    const x: u128 = @bitCast(a);
+    const lo: u64 = @truncate(x);
+    const hi: u64 = @truncate(x >> 64);
+    const n: u32 = @as(u32, @bitCast(b)) & 127;
+    var new_lo: u64 = 0;
+    var new_hi: u64 = 0;
+    if (n >= 64) {
+        new_lo = hi >> @intCast(n - 64);
+    } else if (n > 0) {
+        new_lo = (lo >> @intCast(n)) | (hi << @intCast(64 - n));
+        new_hi = hi >> @intCast(n);
+    } else {
+        new_hi = hi;
+        new_lo = lo;
+    }
+    return @bitCast((@as(u128, new_hi) << 64) | new_lo);
+}

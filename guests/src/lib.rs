@@ -8,6 +8,7 @@
 //! | `blake2b` | bytes | BLAKE2b-256 digest |
 //! | `keccak` | 200-byte state, optional u64 round count | the state after keccak-f[1600] |
 //! | `ed25519` | public key ‖ signature ‖ message | 1 if valid, else 0 |
+//! | `secp256k1` | hash ‖ r ‖ s ‖ recovery id (97 bytes) | the 65-byte SEC1 public key, or `[0]` |
 //! | `sort` | u64s | the u64s sorted |
 //! | `sieve` | u64 `n` (≤ 2²⁰) | u64 number of primes below `n` |
 
@@ -22,7 +23,16 @@ macro_rules! guests {
     };
 }
 
-guests!("fib", "hostcall", "blake2b", "keccak", "ed25519", "sort", "sieve");
+guests!(
+    "fib",
+    "hostcall",
+    "blake2b",
+    "keccak",
+    "ed25519",
+    "secp256k1",
+    "sort",
+    "sieve"
+);
 
 /// The standard program of guest `name`.
 pub fn program(name: &str) -> Option<&'static [u8]> {

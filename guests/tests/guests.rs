@@ -125,3 +125,29 @@ fn ed25519_verifies_what_ed25519_dalek_signs() {
         assert_eq!(output("ed25519", &bad), [0], "bit flipped at {at}");
     }
 }
+
+#[test]
+fn secp256k1_recovers_the_key_k256_signed_with() {
+    use k256::ecdsa::SigningKey;
+    for seed in 1u8..4 {
+        let key = SigningKey::from_bytes(&[seed; 32].into()).expect("a valid key");
+        let hash = [seed.wrapping_mul(37); 32];
+        let (signature, recovery) = key.sign_prehash_recoverable(&hash).expect("signs");
+        let mut args = hash.to_vec();
+        args.extend_from_slice(&signature.to_bytes());
+        args.push(recovery.to_byte() & 1);
+        let expected = key.verifying_key().to_encoded_point(false);
+        assert_eq!(
+            output("secp256k1", &args),
+            expected.as_bytes(),
+            "seed {seed}"
+        );
+        // A different hash recovers a different key; a bad recovery id is refused.
+        let mut other = args.clone();
+        other[0] ^= 1;
+        assert_ne!(output("secp256k1", &other), expected.as_bytes());
+        let mut bad = args.clone();
+        bad[96] = 7;
+        assert_eq!(output("secp256k1", &bad), [0]);
+    }
+}
