@@ -114,3 +114,56 @@ export fn __lshrti3(a: i128, b: i32) callconv(.c) i128 {
     }
     return @bitCast((@as(u128, new_hi) << 64) | new_lo);
 }
+
+/// The capability kernel's operations (`docs/kernel.md`). Each returns the status in `φ7`;
+/// `second` receives `φ8`.
+pub const kernel = struct {
+    /// `ecalli id` with `φ7..φ12` = `args`; returns `φ7` and stores `φ8` in `second`.
+    pub inline fn invoke(comptime id: u32, args: [6]u64, second: *u64) u64 {
+        return asm volatile (std.fmt.comptimePrint(".insn i 0x0B, 0, x0, x0, {d}\n\tsd a1, 0(t0)", .{id})
+            : [ret] "={x10}" (-> u64),
+            : [a0] "{x10}" (args[0]),
+              [a1] "{x11}" (args[1]),
+              [a2] "{x12}" (args[2]),
+              [a3] "{x13}" (args[3]),
+              [a4] "{x14}" (args[4]),
+              [a5] "{x15}" (args[5]),
+              [second] "{x5}" (second),
+            : .{ .memory = true, .x11 = true, .x12 = true, .x13 = true, .x14 = true, .x15 = true });
+    }
+
+    /// `u64::MAX`: no cap / all gas / this VM's own table.
+    pub const none: u64 = std.math.maxInt(u64);
+
+    /// CREATE a VM from the CODE cap in `code` into slot `dest`, copying the caps of slots
+    /// 0..63 set in `mask`, entering at pc `entry`.
+    pub fn create(code: u64, dest: u64, mask: u64, entry: u64) u64 {
+        var unused: u64 = 0;
+        return invoke(257, .{ code, dest, mask, entry, 0, 0 }, &unused);
+    }
+
+    /// CALL the VM in `slot` with `arg` in `φ7`, passing the cap in slot `pass` (or `none`) and
+    /// at most `gas`; returns the status, and the callee's `φ7` in `result`.
+    pub fn call(comptime slot: u32, arg: u64, pass: u64, gas: u64, result: *u64) u64 {
+        return invoke(slot, .{ arg, 0, 0, 0, pass, gas }, result);
+    }
+
+    /// GRANT: copy (`move` false) or move the cap in `src` to slot `dest` of the VM whose
+    /// HANDLE is in `target` (`none`: this VM).
+    pub fn grant(src: u64, target: u64, dest: u64, move: bool) u64 {
+        var unused: u64 = 0;
+        return invoke(259, .{ src, target, dest, @intFromBool(move), 0, 0 }, &unused);
+    }
+
+    /// DROP the cap in `slot`.
+    pub fn drop(slot: u64) u64 {
+        var unused: u64 = 0;
+        return invoke(258, .{ slot, 0, 0, 0, 0, 0 }, &unused);
+    }
+
+    /// RETYPE `pages` of the budget (UNTYPED in `untyped`) into a DATA cap in `dest`.
+    pub fn retype(untyped: u64, pages: u64, dest: u64) u64 {
+        var unused: u64 = 0;
+        return invoke(264, .{ untyped, pages, dest, 0, 0, 0 }, &unused);
+    }
+};

@@ -11,6 +11,7 @@
 //! | `secp256k1` | hash ‖ r ‖ s ‖ recovery id (97 bytes) | the 65-byte SEC1 public key, or `[0]` |
 //! | `sort` | u64s | the u64s sorted |
 //! | `sieve` | u64 `n` (≤ 2²⁰) | u64 number of primes below `n` |
+//! | `fib_recur` | u64 `n` | u64 `fib(n)`, computed by a child VM per call (run it under the kernel) |
 
 #![warn(missing_docs)]
 
@@ -31,7 +32,8 @@ guests!(
     "ed25519",
     "secp256k1",
     "sort",
-    "sieve"
+    "sieve",
+    "fib_recur"
 );
 
 /// The standard program of guest `name`.

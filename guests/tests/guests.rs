@@ -151,3 +151,38 @@ fn secp256k1_recovers_the_key_k256_signed_with() {
         assert_eq!(output("secp256k1", &bad), [0]);
     }
 }
+
+#[test]
+fn fib_recur_spawns_a_child_vm_per_call_under_the_kernel() {
+    use kiln_pvm::kernel::{Kernel, KernelExit};
+    let program = StandardProgram::parse(kiln_guests::program("fib_recur").unwrap()).unwrap();
+    let mut outputs = Vec::new();
+    for backend in [Backend::Interpreter, Backend::Recompiler] {
+        for n in [0u64, 1, 2, 10, 15] {
+            let gas = 1_000_000_000;
+            let mut kernel =
+                Kernel::new(&program, &n.to_le_bytes(), gas, Profile::JAM_07, backend).unwrap();
+            let exit = kernel.run();
+            let (mut a, mut b) = (0u64, 1u64);
+            for _ in 0..n {
+                (a, b) = (b, a + b);
+            }
+            assert_eq!(
+                exit,
+                KernelExit::Halt(a.to_le_bytes().to_vec()),
+                "n = {n} on {backend:?}"
+            );
+            assert_eq!(kernel.vm_count(), 1, "every child was dropped");
+            assert_eq!(
+                kernel.page_budget_left(),
+                16_384,
+                "every stack page came back"
+            );
+            kernel.check_invariants().unwrap();
+            outputs.push((n, gas - kernel.gas()));
+        }
+    }
+    // Same gas on both backends.
+    let (interpreter, recompiler) = outputs.split_at(outputs.len() / 2);
+    assert_eq!(interpreter, recompiler);
+}

@@ -141,7 +141,7 @@ pub enum Inst {
     Fence,
     /// `ecall`
     Ecall,
-    /// `ebreak` (and `c.ebreak`, `unimp`)
+    /// `ebreak`, `c.ebreak` and `unimp` (16 and 32 bits): a trap.
     Ebreak,
     /// The SDK's host-call shim: the `custom-0` encoding `.insn i 0x0B, 0, x0, x0, id`.
     HostCall { id: u32 },
@@ -392,7 +392,8 @@ pub fn decode_word(word: u32) -> Result<Inst, DecodeError> {
         0x0F => Inst::Fence,
         0x73 => match word {
             0x0000_0073 => Inst::Ecall,
-            0x0010_0073 => Inst::Ebreak,
+            // `ebreak`, and `unimp` (`csrrw x0, cycle, x0`), the 32-bit trap.
+            0x0010_0073 | 0xC000_1073 => Inst::Ebreak,
             _ => return Err(unsupported(word, "CSR or privileged instruction")),
         },
         0x0B if word & 0x000F_FF80 == 0 => Inst::HostCall { id: word >> 20 },
@@ -433,8 +434,12 @@ pub fn decode_compressed(half: u16) -> Result<Inst, DecodeError> {
     Ok(match (w & 3, funct3) {
         (0, 0) => {
             let imm = bits(10, 7) << 6 | bits(12, 11) << 4 | bits(5, 5) << 3 | bits(6, 6) << 2;
+            if w == 0 {
+                // `c.unimp`, the canonical illegal instruction compilers emit for traps.
+                return Ok(Inst::Ebreak);
+            }
             if imm == 0 {
-                return Err(unsupported(w, "illegal compressed instruction (all zero)"));
+                return Err(unsupported(w, "reserved c.addi4spn"));
             }
             Inst::AluImm {
                 op: AluOp::Add,

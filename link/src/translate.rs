@@ -126,9 +126,12 @@ pub(crate) fn plan(
                     address: l.address,
                     what: "a call pair cut off by the end of the code".into(),
                 })?;
-                let ret = jalr.address + jalr.len;
-                plan.block_starts.insert(ret);
-                table(&mut plan, ret);
+                // A tail call (`jalr x0`) has no return point.
+                if !matches!(jalr.inst, Inst::Jalr { rd: 0, .. }) {
+                    let ret = jalr.address + jalr.len;
+                    plan.block_starts.insert(ret);
+                    table(&mut plan, ret);
+                }
             }
             (
                 Inst::Auipc { rd, .. } | Inst::Lui { rd, .. },

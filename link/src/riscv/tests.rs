@@ -333,9 +333,11 @@ fn what_rv64e_code_cannot_contain_is_rejected_with_the_reason() {
             "{word:#x}"
         );
     }
-    // c.fld and the all-zero illegal instruction.
+    // c.fld and a reserved c.addi4spn; the all-zero `c.unimp` and 32-bit `unimp` are traps.
     assert!(decode_compressed(0x2000).is_err());
-    assert!(decode_compressed(0x0000).is_err());
+    assert!(decode_compressed(0x0004).is_err());
+    assert_eq!(decode_compressed(0x0000), Ok(Inst::Ebreak));
+    assert_eq!(decode_word(0xC000_1073), Ok(Inst::Ebreak));
     // Truncated input.
     assert_eq!(decode(&[0x13]), Err(DecodeError::Truncated));
     assert_eq!(decode(&[0x13, 0x00, 0x00]), Err(DecodeError::Truncated));
