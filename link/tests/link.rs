@@ -87,3 +87,48 @@ fn globals_function_pointers_in_data_strings_and_host_calls_survive_linking() {
         }
     }
 }
+
+/// `switch.zig`'s `entry`, natively.
+fn switch_reference(n: u64) -> u64 {
+    let pick = |x: u64| match x % 13 {
+        0 => 17,
+        1 => x.wrapping_mul(3),
+        2 => x.wrapping_add(99),
+        3 => x ^ 0x5555,
+        4 => x >> 3,
+        5 => x << 7,
+        6 => x.wrapping_sub(1000),
+        7 => x / 7,
+        8 => x % 11,
+        9 => !x,
+        10 => x.wrapping_mul(x),
+        11 => 12345,
+        _ => 0,
+    };
+    let (mut acc, mut counter) = (0u64, 0u64);
+    for i in 0..n {
+        acc = acc.wrapping_add(pick(i.wrapping_mul(7).wrapping_add(acc)));
+        counter += 1;
+    }
+    acc ^ counter
+}
+
+#[test]
+fn jump_tables_and_both_code_models_link() {
+    for (model, elf) in [
+        ("medlow", &include_bytes!("fixtures/switch_medlow.elf")[..]),
+        ("medany", &include_bytes!("fixtures/switch_medany.elf")[..]),
+    ] {
+        let program = link(elf, &LinkOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let decoded = Arc::new(program.decode(Profile::JAM_07).expect("decodes"));
+        for backend in [Backend::Interpreter, Backend::Recompiler] {
+            let code = Code::prepare(decoded.clone(), backend).unwrap();
+            for n in [0u64, 1, 13, 100] {
+                let mut vm = program.instantiate(&code, &[], 0, 100_000_000).unwrap();
+                vm.set_reg(7, n);
+                assert_eq!(vm.run(), ExitReason::Halt, "{model}, n = {n} on {backend:?}");
+                assert_eq!(vm.reg(7), switch_reference(n), "{model}, n = {n} on {backend:?}");
+            }
+        }
+    }
+}
