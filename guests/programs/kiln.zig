@@ -26,6 +26,53 @@ pub inline fn hostCall(comptime id: u12, a0: u64, a1: u64, a2: u64, a3: u64) u64
         : .{ .memory = true });
 }
 
+/// GP host functions by name, with the GP 0.7 numbering (Kiln's default profile, `jam-0.7`).
+/// Each returns `φ7` (a value or one of GP's result codes, `NONE` = 2⁶⁴−1 … `HUH` = 2⁶⁴−9).
+pub const host = struct {
+    /// Remaining gas.
+    pub fn gas() u64 {
+        return hostCall(0, 0, 0, 0, 0);
+    }
+    /// `fetch`: copies part of item `selector` (`index`) into `out`; returns its full length.
+    pub fn fetch(out: []u8, offset: u64, selector: u64, index: u64) u64 {
+        return hostCall5(1, @intFromPtr(out.ptr), offset, out.len, selector, index);
+    }
+    /// `lookup`: the preimage of the 32-byte hash at `hash` for service `service`, into `out`.
+    pub fn lookup(service: u64, hash: *const [32]u8, out: []u8) u64 {
+        return hostCall5(2, service, @intFromPtr(hash), @intFromPtr(out.ptr), 0, out.len);
+    }
+    /// `read`: storage value of `key` for service `service`, into `out`; returns its length.
+    pub fn read(service: u64, key: []const u8, out: []u8) u64 {
+        return hostCall6(3, service, @intFromPtr(key.ptr), key.len, @intFromPtr(out.ptr), 0, out.len);
+    }
+    /// `write`: sets storage `key` to `value`; returns the previous length.
+    pub fn write(key: []const u8, value: []const u8) u64 {
+        return hostCall(4, @intFromPtr(key.ptr), key.len, @intFromPtr(value.ptr), value.len);
+    }
+    /// `log` (JIP-1): `message` at `level` for `target`.
+    pub fn log(level: u64, target: []const u8, message: []const u8) u64 {
+        return hostCall5(100, level, @intFromPtr(target.ptr), target.len, @intFromPtr(message.ptr), message.len);
+    }
+};
+
+/// Host call `id` with five arguments (`a0`..`a4`).
+pub inline fn hostCall5(comptime id: u12, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) u64 {
+    return hostCall6(id, a0, a1, a2, a3, a4, 0);
+}
+
+/// Host call `id` with six arguments (`a0`..`a5`).
+pub inline fn hostCall6(comptime id: u12, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) u64 {
+    return asm volatile (std.fmt.comptimePrint(".insn i 0x0B, 0, x0, x0, {d}", .{id})
+        : [ret] "={a0}" (-> u64),
+        : [a0] "{a0}" (a0),
+          [a1] "{a1}" (a1),
+          [a2] "{a2}" (a2),
+          [a3] "{a3}" (a3),
+          [a4] "{a4}" (a4),
+          [a5] "{a5}" (a5),
+        : .{ .memory = true });
+}
+
 // The memory functions compiled code calls. Written as plain loops with runtime safety off;
 // `noinline` keeps the compiler from turning them back into calls to themselves.
 
