@@ -6,6 +6,9 @@ set -euo pipefail
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+# RocksDB (kiln-state) is built from source: a C++ compiler (build-essential) and libclang for
+# its bindings.
+ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so' || need_apt+=(libclang-dev)
 # The guest toolchain (guests/build.rs): LLVM's linker for RISC-V ELFs with relocations kept.
 command -v ld.lld-19 >/dev/null 2>&1 || need_apt+=(lld-19)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)

@@ -126,8 +126,16 @@ fn jump_tables_and_both_code_models_link() {
             for n in [0u64, 1, 13, 100] {
                 let mut vm = program.instantiate(&code, &[], 0, 100_000_000).unwrap();
                 vm.set_reg(7, n);
-                assert_eq!(vm.run(), ExitReason::Halt, "{model}, n = {n} on {backend:?}");
-                assert_eq!(vm.reg(7), switch_reference(n), "{model}, n = {n} on {backend:?}");
+                assert_eq!(
+                    vm.run(),
+                    ExitReason::Halt,
+                    "{model}, n = {n} on {backend:?}"
+                );
+                assert_eq!(
+                    vm.reg(7),
+                    switch_reference(n),
+                    "{model}, n = {n} on {backend:?}"
+                );
             }
         }
     }

@@ -1,0 +1,44 @@
+//! How state is laid out in RocksDB: one column family per kind of value, big-endian service
+//! ids in keys (so a service's storage is one key range), and a schema version in `meta`.
+
+use crate::types::{Hash, ServiceId};
+
+/// The schema this code reads and writes. Opening a database of another version fails.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Column family of metadata: schema version, chain-spec hash.
+pub const META: &str = "meta";
+/// Service accounts, by big-endian service id.
+pub const ACCOUNTS: &str = "accounts";
+/// Preimages (code blobs among them), by hash.
+pub const PREIMAGES: &str = "preimages";
+/// Service storage, by big-endian service id followed by the key.
+pub const STORAGE: &str = "storage";
+/// Compiled artifacts (for the JIT coordinator).
+pub const ARTIFACTS: &str = "artifacts";
+
+/// Every column family.
+pub const COLUMN_FAMILIES: [&str; 5] = [META, ACCOUNTS, PREIMAGES, STORAGE, ARTIFACTS];
+
+/// `meta` key of the schema version (a big-endian u32).
+pub const KEY_SCHEMA_VERSION: &[u8] = b"schema_version";
+/// `meta` key of the chain-spec hash (32 bytes).
+pub const KEY_CHAIN_SPEC: &[u8] = b"chain_spec_hash";
+
+/// The `accounts` key of service `id`.
+pub fn account_key(id: ServiceId) -> [u8; 4] {
+    id.to_be_bytes()
+}
+
+/// The `storage` key of `key` in service `id`'s storage.
+pub fn storage_key(id: ServiceId, key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + key.len());
+    out.extend_from_slice(&id.to_be_bytes());
+    out.extend_from_slice(key);
+    out
+}
+
+/// The `preimages` key of `hash`.
+pub fn preimage_key(hash: &Hash) -> &[u8] {
+    hash
+}
