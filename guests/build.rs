@@ -74,4 +74,17 @@ fn main() {
         std::fs::write(out.join(format!("{name}.pvm")), program.to_bytes())
             .expect("OUT_DIR is writable");
     }
+    // The list `src/lib.rs` includes: this table is its only source.
+    let mut list = String::from(
+        "/// Every guest: `(name, standard program bytes)`.\npub const PROGRAMS: &[(&str, &[u8])] = &[\n",
+    );
+    for &(name, _) in PROGRAMS {
+        let path = out.join(format!("{name}.pvm"));
+        list += &format!(
+            "    ({name:?}, include_bytes!({:?})),\n",
+            path.display().to_string()
+        );
+    }
+    list += "];\n";
+    std::fs::write(out.join("programs.rs"), list).expect("OUT_DIR is writable");
 }

@@ -4,14 +4,12 @@
 set -euo pipefail
 
 need_apt=()
-command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
-command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
-# RocksDB (kiln-state) is built from source: a C++ compiler (build-essential) and libclang for
-# its bindings.
-ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so' || need_apt+=(libclang-dev)
-# The guest toolchain (guests/build.rs): LLVM's linker for RISC-V ELFs with relocations kept.
-command -v ld.lld-19 >/dev/null 2>&1 || need_apt+=(lld-19)
-command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+# A C/C++ toolchain and pkg-config; RocksDB (kiln-state) links Debian's librocksdb-dev and needs
+# libclang for its bindings; the guest toolchain (guests/build.rs) needs LLVM's linker for RISC-V
+# ELFs with relocations kept, and pip for the pinned Zig.
+for package in build-essential pkg-config libclang-dev librocksdb-dev lld-19 python3 python3-pip; do
+  dpkg -s "$package" >/dev/null 2>&1 || need_apt+=("$package")
+done
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi

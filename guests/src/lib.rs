@@ -15,26 +15,7 @@
 
 #![warn(missing_docs)]
 
-macro_rules! guests {
-    ($($name:literal),* $(,)?) => {
-        /// Every guest: `(name, standard program bytes)`.
-        pub const PROGRAMS: &[(&str, &[u8])] = &[
-            $(($name, include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".pvm"))),)*
-        ];
-    };
-}
-
-guests!(
-    "fib",
-    "hostcall",
-    "blake2b",
-    "keccak",
-    "ed25519",
-    "secp256k1",
-    "sort",
-    "sieve",
-    "fib_recur"
-);
+include!(concat!(env!("OUT_DIR"), "/programs.rs"));
 
 /// The standard program of guest `name`.
 pub fn program(name: &str) -> Option<&'static [u8]> {

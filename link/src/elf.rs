@@ -147,6 +147,17 @@ pub fn read(bytes: &[u8]) -> Result<Input, ElfError> {
             continue;
         }
         let name = section.name().unwrap_or("?").to_string();
+        // Every address computed from a section stays far from overflowing.
+        if section
+            .address()
+            .checked_add(section.size())
+            .is_none_or(|end| end > 1 << 48)
+        {
+            return Err(ElfError::Section {
+                name,
+                why: "its address range is not a plausible static executable's",
+            });
+        }
         // Unwind tables are not needed at run time (a PVM program cannot unwind).
         if name.starts_with(".eh_frame") {
             continue;
@@ -209,6 +220,12 @@ pub fn read(bytes: &[u8]) -> Result<Input, ElfError> {
             });
         }
         relocations.sort_by_key(|r| r.offset);
+        if contents == Contents::Zero && !relocations.is_empty() {
+            return Err(ElfError::Section {
+                name,
+                why: "relocations in a zero-filled section",
+            });
+        }
         if contents == Contents::Code && relocations.is_empty() && section.size() > 0 {
             return Err(ElfError::NoRelocations(name));
         }
@@ -302,6 +319,25 @@ mod tests {
             patched(16, &1u16.to_le_bytes()),
             Err(ElfError::NotStatic(_))
         ));
+        // A code section placed where its end overflows: an error naming the section.
+        let mut hostile = FIB.to_vec();
+        let shoff = u64::from_le_bytes(hostile[0x28..0x30].try_into().unwrap()) as usize;
+        let shentsize = u16::from_le_bytes([hostile[0x3A], hostile[0x3B]]) as usize;
+        let shnum = u16::from_le_bytes([hostile[0x3C], hostile[0x3D]]) as usize;
+        for i in 0..shnum {
+            let header = shoff + i * shentsize;
+            let flags = u64::from_le_bytes(hostile[header + 8..header + 16].try_into().unwrap());
+            if flags & 4 != 0 {
+                // SHF_EXECINSTR: move `.text` to the top of the 64-bit space.
+                hostile[header + 16..header + 24]
+                    .copy_from_slice(&0xFFFF_FFFF_FFFF_F000u64.to_le_bytes());
+            }
+        }
+        assert!(
+            matches!(read(&hostile), Err(ElfError::Section { ref name, .. }) if name == ".text"),
+            "{:?}",
+            read(&hostile)
+        );
         // Every truncation is an error, never a panic.
         for len in 0..FIB.len() {
             let _ = read(&FIB[..len]);

@@ -77,9 +77,8 @@ const R_RISCV_32: u32 = 1;
 const R_RISCV_64: u32 = 2;
 /// Relaxation markers that accompany other relocations.
 const R_RISCV_RELAX: u32 = 51;
-/// Start of read-only data and the zone size of the standard layout.
-const RO_START: u64 = 0x10000;
-const ZONE: u64 = 0x10000;
+use kiln_pvm::standard::{PAGE, ZONE};
+const RO_START: u64 = kiln_pvm::standard::RO_START as u64;
 
 /// Where the data sections land.
 struct Placement {
@@ -96,9 +95,15 @@ impl AddressMap for Placement {
         if (self.code.0..self.code.1).contains(&address) {
             return Some(Value::CodeAddress(address));
         }
+        // The section containing the address; an address just past a section's end (an end
+        // symbol) belongs to it only if no section starts there.
+        let inside =
+            |&&(start, size, _): &&(u64, u64, u64)| (start..start + size).contains(&address);
+        let at_end = |&&(start, size, _): &&(u64, u64, u64)| address == start + size;
         self.sections
             .iter()
-            .find(|&&(start, size, _)| address >= start && address <= start + size)
+            .find(inside)
+            .or_else(|| self.sections.iter().find(at_end))
             .map(|&(start, _, out)| Value::Number((out + (address - start)) as i64))
     }
 }
@@ -116,20 +121,18 @@ impl Placement {
     }
 }
 
-/// Guest page size.
-const PAGE: u64 = 4096;
 /// Most bytes of read-only or read-write data a standard program holds (`E_3` lengths).
 const MAX_DATA: u64 = (1 << 24) - 1;
 /// Largest section alignment accepted.
 const MAX_ALIGN: u64 = 1 << 16;
 
 fn align(value: u64, to: u64) -> u64 {
-    value.div_ceil(to.max(1)) * to.max(1)
+    value.next_multiple_of(to.max(1))
 }
 
 /// Where `section` goes after `end` bytes of its region: its offset, checked against the
 /// standard program's limits before anything is allocated.
-fn place(end: u64, section: &elf::Section) -> Result<u64, LinkError> {
+fn place(end: u64, section: &elf::Section, heap: bool) -> Result<u64, LinkError> {
     if section.align > MAX_ALIGN {
         return Err(LinkError::Layout(format!(
             "section `{}` asks for {}-byte alignment",
@@ -137,7 +140,7 @@ fn place(end: u64, section: &elf::Section) -> Result<u64, LinkError> {
         )));
     }
     let offset = align(end, section.align);
-    let limit = if section.contents == Contents::Zero {
+    let limit = if heap {
         MAX_DATA + u64::from(u16::MAX) * PAGE
     } else {
         MAX_DATA
@@ -199,7 +202,7 @@ pub fn link(bytes: &[u8], options: &LinkOptions) -> Result<StandardProgram, Link
         .iter()
         .filter(|s| s.contents == Contents::ReadOnly)
     {
-        let offset = place(ro.len() as u64, section)?;
+        let offset = place(ro.len() as u64, section, false)?;
         ro.resize(offset as usize, 0);
         ro.extend_from_slice(&section.data);
         placed.push((section, false, offset));
@@ -216,9 +219,10 @@ pub fn link(bytes: &[u8], options: &LinkOptions) -> Result<StandardProgram, Link
         .count();
     let mut end = 0u64;
     for (i, section) in writable.iter().enumerate() {
-        let offset = place(end, section)?;
+        let in_tail = i >= writable.len() - zero_tail;
+        let offset = place(end, section, in_tail)?;
         end = offset + section.size;
-        if i < writable.len() - zero_tail {
+        if !in_tail {
             rw.resize(offset as usize, 0);
             if section.contents == Contents::Zero {
                 rw.resize(end as usize, 0);
@@ -236,7 +240,7 @@ pub fn link(bytes: &[u8], options: &LinkOptions) -> Result<StandardProgram, Link
             "{end} bytes of read-write data and zero-filled sections"
         ))
     })?;
-    let rw_start = 2 * ZONE + align(ro.len() as u64, ZONE);
+    let rw_start = 2 * ZONE + align(ro.len() as u64, ZONE); // GP's standard layout
     let data_code_pointers: Vec<u64> = placed
         .iter()
         .flat_map(|(s, _, _)| s.relocations.iter())
@@ -260,22 +264,24 @@ pub fn link(bytes: &[u8], options: &LinkOptions) -> Result<StandardProgram, Link
     for &(section, is_rw, offset) in &placed {
         let bytes = if is_rw { &mut rw } else { &mut ro };
         for r in &section.relocations {
+            let address = section.address + r.offset;
+            let unsupported = |what: String| LinkError::Unsupported { address, what };
+            // The type first, so that an unsupported one is named (label differences in
+            // position-independent tables, say).
+            let width = match r.kind {
+                R_RISCV_64 => 8,
+                R_RISCV_32 => 4,
+                R_RISCV_RELAX => continue,
+                other => return Err(unsupported(format!("relocation type {other} in data"))),
+            };
+            let value = placement
+                .number(r.target)
+                .ok_or_else(|| unsupported(format!("a data relocation to {:#x}", r.target)))?;
             let at = (offset + r.offset) as usize;
-            let value = placement.number(r.target).ok_or(LinkError::Unsupported {
-                address: section.address + r.offset,
-                what: format!("a data relocation to {:#x}", r.target),
-            })?;
-            match r.kind {
-                R_RISCV_64 => bytes[at..at + 8].copy_from_slice(&value.to_le_bytes()),
-                R_RISCV_32 => bytes[at..at + 4].copy_from_slice(&(value as u32).to_le_bytes()),
-                R_RISCV_RELAX => {}
-                other => {
-                    return Err(LinkError::Unsupported {
-                        address: section.address + r.offset,
-                        what: format!("relocation type {other} in data"),
-                    })
-                }
-            }
+            let field = bytes
+                .get_mut(at..at + width)
+                .ok_or_else(|| unsupported(format!("a relocation outside `{}`", section.name)))?;
+            field.copy_from_slice(&value.to_le_bytes()[..width]);
         }
     }
     // The code: pc 0 jumps to the entry, then every instruction in address order.
@@ -307,6 +313,16 @@ pub fn link(bytes: &[u8], options: &LinkOptions) -> Result<StandardProgram, Link
         if let Some(last) = text[before..].lines().last() {
             after_terminator = is_terminator(last);
         }
+    }
+    // A return point (or other label) just past the last instruction: a call to a function
+    // that does not return, at the very end.
+    if labels.contains(&code_range.1) {
+        if !after_terminator {
+            text.push_str("fallthrough\n");
+        }
+        text.push_str(&translate::label(code_range.1));
+        text.push_str(":\n");
+        after_terminator = false;
     }
     if !after_terminator {
         text.push_str("trap\n");

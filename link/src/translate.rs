@@ -117,15 +117,22 @@ pub(crate) fn plan(
     for (i, l) in code.iter().enumerate() {
         let next = l.address + l.len;
         match (l.inst, relocations.get(&l.address)) {
-            (Inst::Auipc { .. }, Some(&(reloc::CALL | reloc::CALL_PLT, target))) => {
+            (Inst::Auipc { rd, .. }, Some(&(reloc::CALL | reloc::CALL_PLT, target))) => {
                 plan.calls.insert(l.address, target);
                 plan.labels.insert(target);
                 plan.block_starts.insert(target);
-                // The return point follows the `jalr` after the `auipc`.
-                let jalr = code.get(i + 1).ok_or(LinkError::Unsupported {
-                    address: l.address,
-                    what: "a call pair cut off by the end of the code".into(),
-                })?;
+                // The `jalr` of the pair follows at once and jumps through the `auipc`'s
+                // register; the return point follows it.
+                let jalr = code
+                    .get(i + 1)
+                    .filter(|j| {
+                        j.address == l.address + 4
+                            && matches!(j.inst, Inst::Jalr { rs1, .. } if rs1 == rd)
+                    })
+                    .ok_or(LinkError::Unsupported {
+                        address: l.address,
+                        what: "a call relocation on an auipc not followed by its jalr".into(),
+                    })?;
                 // A tail call (`jalr x0`) has no return point.
                 if !matches!(jalr.inst, Inst::Jalr { rd: 0, .. }) {
                     let ret = jalr.address + jalr.len;
@@ -218,9 +225,8 @@ pub(crate) fn emit(
     };
     let next = at + l.len;
     match l.inst {
-        Inst::Auipc { rd, .. } if plan.calls.contains_key(&at) => {
-            let _ = rd; // the `jalr` that follows makes the call
-        }
+        // The `jalr` that follows makes the call.
+        Inst::Auipc { .. } if plan.calls.contains_key(&at) => {}
         Inst::Jalr { rd, .. } if plan.calls.contains_key(&(at.wrapping_sub(4))) => {
             let target = label(plan.calls[&at.wrapping_sub(4)]);
             match r(rd)? {
@@ -266,6 +272,12 @@ pub(crate) fn emit(
                 Some(d) => writeln!(out, "load_imm_jump r{d}, &{}, {target}", label(next)),
             }
             .ok();
+        }
+        Inst::Jalr { .. } if plan.low_parts.contains_key(&at) => {
+            return Err(LinkError::Unsupported {
+                address: at,
+                what: "a jalr whose offset is the low part of an address".into(),
+            })
         }
         Inst::Jalr { rd, rs1, offset } => {
             let base = r(rs1)?.ok_or(LinkError::Unsupported {
@@ -387,11 +399,13 @@ fn low_part(
         .rev()
         .find(|(_, &(t, rd))| rd == base && hi20(t) == hi20(target))
         .map(|(_, &(t, _))| t);
-    match (map.delta_of(target), lui_target.map(|t| map.delta_of(t))) {
-        (Some(lo), Some(Some(hi))) => Ok(imm.wrapping_add(lo - hi).to_string()),
-        (Some(_), None) => Ok(imm.to_string()),
-        // A code address: the `lui` loaded the whole jump-table address.
-        (None, Some(None)) => Ok("0".into()),
+    match (
+        map.delta_of(target),
+        lui_target.map(|t| (t, map.delta_of(t))),
+    ) {
+        (Some(lo), Some((_, Some(hi)))) => Ok(imm.wrapping_add(lo.wrapping_sub(hi)).to_string()),
+        // A code address: the `lui` loaded the whole jump-table address of this same target.
+        (None, Some((t, None))) if t == target => Ok("0".into()),
         _ => Err(LinkError::Unsupported {
             address: at,
             what: "an absolute low part whose high part is not found".into(),

@@ -36,11 +36,4 @@ impl Changes {
     pub fn is_empty(&self) -> bool {
         self.accounts.is_empty() && self.preimages.is_empty() && self.storage.is_empty()
     }
-
-    /// Adds `other`'s writes on top of these.
-    pub fn extend(&mut self, other: Changes) {
-        self.accounts.extend(other.accounts);
-        self.preimages.extend(other.preimages);
-        self.storage.extend(other.storage);
-    }
 }

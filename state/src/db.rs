@@ -81,15 +81,63 @@ impl StateDb {
     /// `chain_spec`. A database of another schema version or chain is refused.
     pub fn open(path: &Path, chain_spec: &Hash) -> Result<Self, StateError> {
         let mut options = Options::default();
-        options.create_if_missing(true);
-        options.create_missing_column_families(true);
-        let families = schema::COLUMN_FAMILIES
+        // Column families are created only in a new database: an existing one is opened with
+        // the families it has, so that one of another schema is refused without being changed.
+        let existing = DB::list_cf(&options, path).ok();
+        let families: Vec<String> = match &existing {
+            None => {
+                options.create_if_missing(true);
+                options.create_missing_column_families(true);
+                schema::COLUMN_FAMILIES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            }
+            Some(listed) => {
+                let missing = schema::COLUMN_FAMILIES
+                    .iter()
+                    .find(|cf| !listed.iter().any(|l| l == *cf));
+                match missing {
+                    None => listed.clone(),
+                    // Never stamped: a creation cut short (a crash at first start); finish it.
+                    Some(_) if !Self::stamped(path, listed)? => {
+                        options.create_missing_column_families(true);
+                        let mut all = listed.clone();
+                        all.extend(
+                            schema::COLUMN_FAMILIES
+                                .iter()
+                                .filter(|cf| !listed.iter().any(|l| l == *cf))
+                                .map(|cf| cf.to_string()),
+                        );
+                        all
+                    }
+                    Some(missing) => {
+                        return Err(StateError::Malformed {
+                            what: "database".into(),
+                            error: format!("column family `{missing}` is missing: not Kiln state"),
+                        })
+                    }
+                }
+            }
+        };
+        let descriptors = families
             .iter()
-            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
-        let db = DB::open_cf_descriptors(&options, path, families)?;
+            .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+        let db = DB::open_cf_descriptors(&options, path, descriptors)?;
         let state = Self { db };
         state.check_or_stamp(chain_spec)?;
         Ok(state)
+    }
+
+    /// Whether the database at `path` (with column families `listed`) records a schema
+    /// version, i.e. its creation completed.
+    fn stamped(path: &Path, listed: &[String]) -> Result<bool, StateError> {
+        if !listed.iter().any(|l| l == META) {
+            return Ok(false);
+        }
+        let db = DB::open_cf(&Options::default(), path, listed)?;
+        let meta = db.cf_handle(META).expect("listed");
+        Ok(db.get_cf(meta, schema::KEY_SCHEMA_VERSION)?.is_some())
     }
 
     /// Records schema version and chain in a new database; checks them in an existing one.
@@ -109,7 +157,10 @@ impl StateDb {
             Some(version) => {
                 let found = <[u8; 4]>::try_from(version.as_slice())
                     .map(u32::from_be_bytes)
-                    .unwrap_or(u32::MAX);
+                    .map_err(|_| StateError::Malformed {
+                        what: "schema version".into(),
+                        error: format!("{} bytes, not 4", version.len()),
+                    })?;
                 if found != schema::SCHEMA_VERSION {
                     return Err(StateError::WrongSchema {
                         expected: schema::SCHEMA_VERSION,
@@ -180,11 +231,6 @@ impl StateDb {
             state: self,
             snapshot: self.db.snapshot(),
         }
-    }
-
-    /// The database's directory.
-    pub fn path(&self) -> &Path {
-        self.db.path()
     }
 }
 

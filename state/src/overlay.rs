@@ -36,11 +36,6 @@ impl<'a> Overlay<'a> {
         self.changes.set_preimage(hash, data);
     }
 
-    /// The writes so far.
-    pub fn changes(&self) -> &Changes {
-        &self.changes
-    }
-
     /// The writes, for committing.
     pub fn into_changes(self) -> Changes {
         self.changes

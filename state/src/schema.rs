@@ -14,7 +14,7 @@ pub const ACCOUNTS: &str = "accounts";
 pub const PREIMAGES: &str = "preimages";
 /// Service storage, by big-endian service id followed by the key.
 pub const STORAGE: &str = "storage";
-/// Compiled artifacts (for the JIT coordinator).
+/// Compiled artifacts: reserved for the JIT coordinator (created, not yet read or written).
 pub const ARTIFACTS: &str = "artifacts";
 
 /// Every column family.

@@ -63,8 +63,6 @@ pub mod cap_type {
     pub const PROTOCOL: u64 = 6;
 }
 
-/// Slots per VM.
-pub const SLOTS: u64 = 256;
 /// Where a cap passed with CALL or REPLY arrives.
 pub const IPC_SLOT: u8 = 255;
 /// The root VM's CODE cap of its own program.

@@ -136,11 +136,6 @@ impl CapTable {
 
     /// Bytes of one entry.
     pub(crate) const ENTRY_BYTES: usize = std::mem::size_of::<(u8, Cap)>();
-
-    /// Bytes of host memory the entries use.
-    pub(crate) fn heap_bytes(&self) -> usize {
-        self.entries.capacity() * std::mem::size_of::<(u8, Cap)>()
-    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Backend instances. A VM that owns an address space (the root's standard layout, mapped DATA
-//! caps, pages from `sbrk` or host writes) has an instance of its own, kept in its record, so
+//! caps, pages the embedder gave it) has an instance of its own, kept in its record, so
 //! switching to it and back changes nothing. The VMs that own no memory share one instance per
 //! program, loaded with one of them at a time: switching between them is a register swap
 //! ([`Parked`](crate::vm::Parked)), and the address space they run on stays pristine.

@@ -223,8 +223,9 @@ impl Kernel {
             let (vm, shared) = self.executors.vm_and_kind(&mut self.vms, active);
             let mut exit = vm.run();
             if shared && !vm.memory().is_pristine() {
-                // `sbrk` gave it pages: the address space (and instance) is its own from now
-                // on, if the invocation may have another; else the VM panics.
+                // The embedder gave it pages (children cannot `sbrk`): the address space (and
+                // instance) is its own from now on, if the invocation may have another; else
+                // the VM panics.
                 if self.address_spaces < self.config.max_address_spaces {
                     self.executors.adopt(&mut self.vms, active);
                     self.address_spaces += 1;
@@ -368,11 +369,6 @@ impl Kernel {
     /// Host memory one idle VM record takes, not counting its cap entries.
     pub fn bytes_per_vm() -> usize {
         VmArena::BYTES_PER_VM
-    }
-
-    /// Host memory the caps of VM `id` take (0 if it does not exist).
-    pub fn cap_bytes_of(&self, id: VmId) -> usize {
-        self.vms.get(id).map_or(0, |r| r.caps.heap_bytes())
     }
 
     /// The root's output after a halt: `[φ7, φ7 + φ8)` if readable, else empty.

@@ -45,7 +45,8 @@ pub(crate) struct VmRecord {
     pub status: VmStatus,
     pub caps: CapTable,
     /// The VM's own instance, once it owns an address space (the root's standard layout,
-    /// mapped DATA caps, `sbrk`, host writes); until then it runs on its program's shared one.
+    /// mapped DATA caps, pages the embedder gave it); until then it runs on its program's
+    /// shared one.
     pub instance: Option<Box<Vm>>,
     /// CALLABLEs made in an earlier epoch are withdrawn. Saturates: at `u32::MAX` no CALLABLE
     /// can be made any more (so that no withdrawn one ever works again).
