@@ -48,14 +48,6 @@ fn u64s(values: &[u64]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-fn backends() -> Vec<Backend> {
-    let mut out = vec![Backend::Interpreter];
-    if Backend::RECOMPILER_AVAILABLE {
-        out.push(Backend::Recompiler);
-    }
-    out
-}
-
 #[test]
 fn fib_and_sieve_count_as_rust_does() {
     for n in [0u64, 1, 2, 50, 93] {
@@ -165,7 +157,7 @@ fn fib_recur_spawns_a_child_vm_per_call_under_the_kernel() {
     use kiln_pvm::kernel::{Kernel, KernelExit};
     let program = StandardProgram::parse(kiln_guests::program("fib_recur").unwrap()).unwrap();
     let mut outputs = Vec::new();
-    for backend in backends() {
+    for &backend in Backend::available() {
         for n in [0u64, 1, 2, 10, 15] {
             let gas = 1_000_000_000;
             let mut kernel =
@@ -191,7 +183,7 @@ fn fib_recur_spawns_a_child_vm_per_call_under_the_kernel() {
         }
     }
     // Same gas on every backend.
-    let per_backend = outputs.len() / backends().len();
+    let per_backend = outputs.len() / Backend::available().len();
     for other in outputs.chunks(per_backend).skip(1) {
         assert_eq!(other, &outputs[..per_backend]);
     }

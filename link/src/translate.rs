@@ -77,6 +77,7 @@ pub(crate) fn label(address: u64) -> String {
 }
 
 /// Code facts gathered before emitting: block starts, jump-table entries, instruction pairs.
+#[derive(Default)]
 pub(crate) struct Plan {
     /// Input addresses that need a label (branch targets, return points, code addresses).
     pub labels: BTreeSet<u64>,
@@ -99,14 +100,7 @@ pub(crate) fn plan(
     relocations: &BTreeMap<u64, (u32, u64)>,
     data_code_pointers: &[u64],
 ) -> Result<Plan, LinkError> {
-    let mut plan = Plan {
-        labels: BTreeSet::new(),
-        block_starts: BTreeSet::new(),
-        jump_table: Vec::new(),
-        high_parts: BTreeMap::new(),
-        low_parts: BTreeMap::new(),
-        calls: BTreeMap::new(),
-    };
+    let mut plan = Plan::default();
     let mut in_table = BTreeSet::new();
     let mut table = |plan: &mut Plan, address: u64| {
         if in_table.insert(address) {

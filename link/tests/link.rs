@@ -16,19 +16,11 @@ fn fib(n: u64) -> u64 {
     a
 }
 
-fn backends() -> Vec<Backend> {
-    let mut out = vec![Backend::Interpreter];
-    if Backend::RECOMPILER_AVAILABLE {
-        out.push(Backend::Recompiler);
-    }
-    out
-}
-
 #[test]
 fn a_linked_zig_guest_computes_what_its_source_says_on_both_backends() {
     let program = link(FIB, &LinkOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     let decoded = Arc::new(program.decode(Profile::JAM_07).expect("decodes"));
-    for backend in backends() {
+    for &backend in Backend::available() {
         let code = Code::prepare(decoded.clone(), backend).unwrap();
         for n in [0u64, 1, 2, 10, 20] {
             let mut vm = program.instantiate(&code, &[], 0, 100_000_000).unwrap();
@@ -73,7 +65,7 @@ fn globals_function_pointers_in_data_strings_and_host_calls_survive_linking() {
     let program = link(MIX, &LinkOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     let decoded = Arc::new(program.decode(Profile::JAM_07).expect("decodes"));
     let answer = |arg: u64| arg ^ 0xABCD;
-    for backend in backends() {
+    for &backend in Backend::available() {
         let code = Code::prepare(decoded.clone(), backend).unwrap();
         for n in [0u64, 1, 5, 38, 1000, u64::MAX] {
             let mut vm = program.instantiate(&code, &[], 0, 100_000_000).unwrap();
@@ -129,7 +121,7 @@ fn jump_tables_and_both_code_models_link() {
     ] {
         let program = link(elf, &LinkOptions::default()).unwrap_or_else(|e| panic!("{e}"));
         let decoded = Arc::new(program.decode(Profile::JAM_07).expect("decodes"));
-        for backend in backends() {
+        for &backend in Backend::available() {
             let code = Code::prepare(decoded.clone(), backend).unwrap();
             for n in [0u64, 1, 13, 100] {
                 let mut vm = program.instantiate(&code, &[], 0, 100_000_000).unwrap();

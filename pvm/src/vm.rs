@@ -26,6 +26,16 @@ impl Backend {
     /// Whether this build has the recompiler.
     pub const RECOMPILER_AVAILABLE: bool = cfg!(all(target_arch = "x86_64", target_os = "linux"));
 
+    /// The concrete backends this build has (the interpreter first): what tests and
+    /// differential checks run on.
+    pub fn available() -> &'static [Backend] {
+        if Self::RECOMPILER_AVAILABLE {
+            &[Backend::Interpreter, Backend::Recompiler]
+        } else {
+            &[Backend::Interpreter]
+        }
+    }
+
     /// The name used on command lines and in metrics.
     pub fn name(self) -> &'static str {
         match self {

@@ -25,14 +25,6 @@ fn program(src: &str) -> StandardProgram {
     }
 }
 
-fn backends() -> Vec<Backend> {
-    let mut out = vec![Backend::Interpreter];
-    if Backend::RECOMPILER_AVAILABLE {
-        out.push(Backend::Recompiler);
-    }
-    out
-}
-
 /// What the embedder sees at one exit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Stop {
@@ -86,7 +78,7 @@ fn transcript_on(src: &str, backend: Backend, gas: i64, config: KernelConfig) ->
 /// The transcript on every backend, which must agree.
 fn transcript_with(src: &str, gas: i64, config: KernelConfig) -> Vec<Stop> {
     let mut first: Option<Vec<Stop>> = None;
-    for backend in backends() {
+    for &backend in Backend::available() {
         let t = transcript_on(src, backend, gas, config);
         match &first {
             None => first = Some(t),
@@ -198,7 +190,7 @@ fn gp_host_calls_reach_the_embedder_and_resume_in_place() {
         probed("INSPECT", &["100"])
     );
     let program = program(&src);
-    for backend in backends() {
+    for &backend in Backend::available() {
         let mut k = Kernel::new(&program, &[], GAS, Profile::JAM_07, backend).unwrap();
         assert_eq!(k.run(), KernelExit::HostCall(26));
         k.set_reg(7, 1234);
@@ -235,7 +227,7 @@ fn the_root_halts_with_its_output_and_stays_halted() {
         jump_ind r0, 0
     ";
     let program = program(src);
-    for backend in backends() {
+    for &backend in Backend::available() {
         let mut k = Kernel::new(&program, &[], GAS, Profile::JAM_07, backend).unwrap();
         assert_eq!(k.run(), KernelExit::Halt(b"kiln".to_vec()));
         assert_eq!(k.run(), KernelExit::Halt(b"kiln".to_vec()));
@@ -408,7 +400,7 @@ fn an_operation_the_caller_cannot_pay_for_is_its_out_of_gas_and_is_retried() {
         call_op("INSPECT", &["254"])
     );
     let program = program(&src);
-    for backend in backends() {
+    for &backend in Backend::available() {
         // One block of 5 instructions (up to the halting jump), then 9 gas: INSPECT needs 10.
         let mut k = Kernel::new(&program, &[], 5 + 9, Profile::JAM_07, backend).unwrap();
         assert_eq!(k.run(), KernelExit::OutOfGas);
@@ -497,7 +489,7 @@ child:
         call_op("DROP", &["50"]),
     );
     let program = program(&src);
-    for backend in backends() {
+    for &backend in Backend::available() {
         let config = KernelConfig {
             page_budget: 10,
             ..KernelConfig::default()
@@ -646,7 +638,7 @@ grow:
         call_op("MAP", &["255", "0x100", "2"]),
     );
     let limited = program(&src);
-    for backend in backends() {
+    for &backend in Backend::available() {
         let config = KernelConfig {
             max_address_spaces: 2,
             ..KernelConfig::default()
@@ -682,7 +674,7 @@ grow:
         call_op("COMPILE", &["0x10000", "100", "41"])
     );
     let program = program(&src);
-    for backend in backends() {
+    for &backend in Backend::available() {
         let config = KernelConfig {
             max_compiled_bytes: 99,
             ..KernelConfig::default()
@@ -760,7 +752,7 @@ child:
         call(50, "0"),
     );
     let program = program(&src);
-    for backend in backends() {
+    for &backend in Backend::available() {
         let mut k = Kernel::new(&program, &[], GAS, Profile::JAM_07, backend).unwrap();
         assert_eq!(k.run(), KernelExit::HostCall(1));
         assert_eq!(k.call_depth(), 2);
@@ -780,7 +772,7 @@ child:
     }
     // In the root, the same call ends the run out of gas at the `ecalli`, and is retried.
     let program = self::program("ecalli 1\necalli 0\njump_ind r0, 0");
-    for backend in backends() {
+    for &backend in Backend::available() {
         let mut k = Kernel::new(&program, &[], GAS, Profile::JAM_07, backend).unwrap();
         assert_eq!(k.run(), KernelExit::HostCall(1));
         let pc = k.pc();

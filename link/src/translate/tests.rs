@@ -3,7 +3,6 @@
 //! and run on both PVM backends, and must leave the registers and memory a reference RISC-V
 //! interpreter computes.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::*;
@@ -15,17 +14,6 @@ struct NoAddresses;
 impl AddressMap for NoAddresses {
     fn value_of(&self, _: u64) -> Option<Value> {
         None
-    }
-}
-
-fn empty_plan() -> Plan {
-    Plan {
-        labels: BTreeSet::new(),
-        block_starts: BTreeSet::new(),
-        jump_table: Vec::new(),
-        high_parts: BTreeMap::new(),
-        low_parts: BTreeMap::new(),
-        calls: BTreeMap::new(),
     }
 }
 
@@ -234,14 +222,6 @@ fn pvm(x: u8) -> usize {
     reg(x, 0).unwrap().unwrap() as usize
 }
 
-fn backends() -> Vec<Backend> {
-    let mut out = vec![Backend::Interpreter];
-    if Backend::RECOMPILER_AVAILABLE {
-        out.push(Backend::Recompiler);
-    }
-    out
-}
-
 #[test]
 fn random_sequences_compute_what_risc_v_computes_on_both_backends() {
     let mut rng = Rng(0x1234_5678_9ABC_DEF1);
@@ -256,7 +236,7 @@ fn random_sequences_compute_what_risc_v_computes_on_both_backends() {
                 len: 4,
                 inst,
             };
-            emit(&mut text, &located, &empty_plan(), &NoAddresses)
+            emit(&mut text, &located, &Plan::default(), &NoAddresses)
                 .unwrap_or_else(|e| panic!("case {case}: {e}"));
         }
         text.push_str("ecalli 0\ntrap\n");
@@ -280,7 +260,7 @@ fn random_sequences_compute_what_risc_v_computes_on_both_backends() {
         let memory: Vec<u8> = (0..4096).map(|_| rng.next() as u8).collect();
         let (mut expected_regs, mut expected_memory) = (regs, memory.clone());
         reference(&insts, &mut expected_regs, &mut expected_memory);
-        for backend in backends() {
+        for &backend in Backend::available() {
             let code = Code::prepare(program.clone(), backend).unwrap();
             let mut vm = code.instantiate().unwrap();
             vm.memory_mut()

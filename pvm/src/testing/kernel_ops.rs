@@ -111,12 +111,8 @@ impl KernelCase {
     /// Runs the case on every backend this build has: the transcripts (one line per exit) must
     /// agree and the invariants hold at every exit. Returns the transcript.
     pub fn run(&self) -> Result<Vec<String>, String> {
-        let mut backends = vec![Backend::Interpreter];
-        if Backend::RECOMPILER_AVAILABLE {
-            backends.push(Backend::Recompiler);
-        }
         let mut first: Option<Vec<String>> = None;
-        for backend in backends {
+        for &backend in Backend::available() {
             let t = self.run_on(backend)?;
             match &first {
                 None => first = Some(t),
