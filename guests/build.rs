@@ -5,18 +5,20 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The guests, by file name in `programs/`, with their entry symbol.
-const PROGRAMS: &[(&str, &str)] = &[
-    ("fib", "entry"),
-    ("hostcall", "entry"),
-    ("blake2b", "entry"),
-    ("keccak", "entry"),
-    ("ed25519", "entry"),
-    ("secp256k1", "entry"),
-    ("sort", "entry"),
-    ("sieve", "entry"),
+/// The guests, by file name in `programs/`, with their entry symbols (at pc 0, 5, …).
+const PROGRAMS: &[(&str, &[&str])] = &[
+    ("fib", &["entry"]),
+    ("hostcall", &["entry"]),
+    ("blake2b", &["entry"]),
+    ("keccak", &["entry"]),
+    ("ed25519", &["entry"]),
+    ("secp256k1", &["entry"]),
+    ("sort", &["entry"]),
+    ("sieve", &["entry"]),
     // Runs under the kernel: `_start` sends children to their own entry (see the source).
-    ("fib_recur", "_start"),
+    ("fib_recur", &["_start"]),
+    // A GP service: refine at pc 0, accumulate at pc 5.
+    ("dev_service", &["refine", "accumulate"]),
 ];
 
 fn run(command: &mut Command, what: &str) {
@@ -45,7 +47,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=KILN_LLD");
     let python = std::env::var("KILN_PYTHON").unwrap_or_else(|_| "python3".into());
     let lld = std::env::var("KILN_LLD").unwrap_or_else(|_| "ld.lld-19".into());
-    for &(name, entry) in PROGRAMS {
+    for &(name, entries) in PROGRAMS {
         let source = programs.join(format!("{name}.zig"));
         let object = out.join(format!("{name}.o"));
         let elf = out.join(format!("{name}.elf"));
@@ -63,13 +65,17 @@ fn main() {
         );
         run(
             Command::new(&lld)
-                .args(["--emit-relocs", "--no-relax", "-e", entry, "-o"])
+                .args(["--emit-relocs", "--no-relax", "-e", entries[0], "-o"])
                 .arg(&elf)
                 .arg(&object),
             "ld.lld-19",
         );
         let bytes = std::fs::read(&elf).expect("the linker wrote the ELF");
-        let program = kiln_link::link(&bytes, &kiln_link::LinkOptions::default())
+        let options = kiln_link::LinkOptions {
+            entries: entries.iter().map(|e| e.to_string()).collect(),
+            ..kiln_link::LinkOptions::default()
+        };
+        let program = kiln_link::link(&bytes, &options)
             .unwrap_or_else(|e| panic!("guests: kiln-link rejected {name}: {e}"));
         std::fs::write(out.join(format!("{name}.pvm")), program.to_bytes())
             .expect("OUT_DIR is writable");

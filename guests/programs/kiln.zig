@@ -14,6 +14,43 @@ pub fn output(bytes: []const u8) Output {
     return .{ .ptr = bytes.ptr, .len = bytes.len };
 }
 
+/// `read`/`lookup`/`info` service argument meaning "this service".
+pub const this_service: u64 = std.math.maxInt(u64);
+
+/// Decodes the Gray Paper's encodings from an argument buffer.
+pub const Reader = struct {
+    bytes: []const u8,
+    pos: usize = 0,
+
+    /// A variable-length natural `E(x)`: a prefix byte with `l` leading ones, then `l`
+    /// little-endian bytes (`l` = 8: the prefix carries nothing). `null` past the end.
+    pub fn natural(self: *Reader) ?u64 {
+        if (self.pos >= self.bytes.len) return null;
+        const first = self.bytes[self.pos];
+        self.pos += 1;
+        const l: u4 = @intCast(@clz(~first));
+        if (self.pos + l > self.bytes.len) return null;
+        var value: u64 = 0;
+        var i: u4 = 0;
+        while (i < l) : (i += 1) value |= @as(u64, self.bytes[self.pos + i]) << @as(u6, @intCast(8 * @as(u32, i)));
+        self.pos += l;
+        if (l < 8) {
+            const top: u64 = first & ((@as(u8, 0x80) >> @as(u3, @intCast(l))) -% 1);
+            value |= top << @as(u6, @intCast(8 * @as(u32, l)));
+        }
+        return value;
+    }
+
+    /// A length-prefixed blob `↕x`.
+    pub fn blob(self: *Reader) ?[]const u8 {
+        const n = self.natural() orelse return null;
+        if (n > self.bytes.len - self.pos) return null;
+        const start = self.pos;
+        self.pos += @intCast(n);
+        return self.bytes[start..self.pos];
+    }
+};
+
 /// Host call `id` with up to four arguments (`a0`..`a3`); returns `a0`. The linker turns the
 /// `custom-0` instruction into `ecalli id`.
 pub inline fn hostCall(comptime id: u12, a0: u64, a1: u64, a2: u64, a3: u64) u64 {

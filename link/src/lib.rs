@@ -58,8 +58,10 @@ pub struct LinkOptions {
     pub isa: IsaVariant,
     /// Stack bytes.
     pub stack_size: u32,
-    /// The function pc 0 jumps to (`None`: the ELF's entry address).
-    pub entry: Option<String>,
+    /// The entry points, by symbol: none means the ELF's entry address, at pc 0. With several,
+    /// entry `i` is at pc `5·i` (a jump with a four-byte offset each): GP services put refine
+    /// at pc 0 and accumulate at pc 5.
+    pub entries: Vec<String>,
 }
 
 impl Default for LinkOptions {
@@ -67,7 +69,7 @@ impl Default for LinkOptions {
         Self {
             isa: IsaVariant::Jam07,
             stack_size: 64 << 10,
-            entry: None,
+            entries: Vec::new(),
         }
     }
 }
@@ -284,21 +286,34 @@ pub fn link(bytes: &[u8], options: &LinkOptions) -> Result<StandardProgram, Link
             field.copy_from_slice(&value.to_le_bytes()[..width]);
         }
     }
-    // The code: pc 0 jumps to the entry, then every instruction in address order.
-    let entry = match &options.entry {
-        None => input.entry,
-        Some(name) => input
-            .symbols
+    // The code: the entry jumps, then every instruction in address order.
+    let entries = if options.entries.is_empty() {
+        vec![input.entry]
+    } else {
+        options
+            .entries
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|&(_, a)| a)
-            .ok_or_else(|| LinkError::NoEntry(name.clone()))?,
+            .map(|name| {
+                input
+                    .symbols
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|&(_, a)| a)
+                    .ok_or_else(|| LinkError::NoEntry(name.clone()))
+            })
+            .collect::<Result<Vec<_>, _>>()?
     };
-    let mut text = format!("jump {}\n", translate::label(entry));
+    // One entry: a plain jump. Several: each jump takes exactly five bytes, so entry `i` is at
+    // pc `5·i`.
+    let wide = if entries.len() > 1 { ".wide\n" } else { "" };
+    let mut text = String::new();
     let mut labels = plan.labels.clone();
-    labels.insert(entry);
     let mut block_starts = plan.block_starts.clone();
-    block_starts.insert(entry);
+    for &entry in &entries {
+        text += &format!("{wide}jump {}\n", translate::label(entry));
+        labels.insert(entry);
+        block_starts.insert(entry);
+    }
     let mut after_terminator = true;
     for l in &code {
         if block_starts.contains(&l.address) && !after_terminator {
@@ -340,7 +355,7 @@ pub fn link(bytes: &[u8], options: &LinkOptions) -> Result<StandardProgram, Link
         Ok(Assembled::Standard(_)) => unreachable!("the text has no data directives"),
         Err(e) => {
             return Err(LinkError::Unsupported {
-                address: entry,
+                address: entries[0],
                 what: format!("the translation did not assemble: {e}"),
             })
         }

@@ -10,8 +10,8 @@ use crate::types::{Hash, ServiceAccount, ServiceId};
 pub struct Changes {
     /// Accounts set (`Some`) or removed (`None`).
     pub accounts: BTreeMap<ServiceId, Option<ServiceAccount>>,
-    /// Preimages added or removed.
-    pub preimages: BTreeMap<Hash, Option<Vec<u8>>>,
+    /// Preimages added or removed, by `(service, hash)`.
+    pub preimages: BTreeMap<(ServiceId, Hash), Option<Vec<u8>>>,
     /// Storage items set or removed, by `(service, key)`.
     pub storage: BTreeMap<(ServiceId, Vec<u8>), Option<Vec<u8>>>,
 }
@@ -22,9 +22,9 @@ impl Changes {
         self.accounts.insert(id, Some(account));
     }
 
-    /// Adds a preimage.
-    pub fn set_preimage(&mut self, hash: Hash, data: Vec<u8>) {
-        self.preimages.insert(hash, Some(data));
+    /// Adds a preimage to service `id`'s preimages.
+    pub fn set_preimage(&mut self, id: ServiceId, hash: Hash, data: Vec<u8>) {
+        self.preimages.insert((id, hash), Some(data));
     }
 
     /// Sets service `id`'s storage item `key` (`None` removes it).

@@ -201,6 +201,26 @@ impl StateDb {
         if changes.is_empty() {
             return Ok(());
         }
+        self.write(self.batch(changes))
+    }
+
+    /// Whether the genesis state has been committed ([`StateDb::commit_genesis`]).
+    pub fn genesis_applied(&self) -> Result<bool, StateError> {
+        Ok(self
+            .db
+            .get_cf(self.cf(META), schema::KEY_GENESIS)?
+            .is_some())
+    }
+
+    /// Commits the genesis state and marks it applied, in one batch: a crash leaves either
+    /// no genesis (and the next start applies it again) or all of it.
+    pub fn commit_genesis(&self, changes: &Changes) -> Result<(), StateError> {
+        let mut batch = self.batch(changes);
+        batch.put_cf(self.cf(META), schema::KEY_GENESIS, [1]);
+        self.write(batch)
+    }
+
+    fn batch(&self, changes: &Changes) -> WriteBatch {
         let mut batch = WriteBatch::default();
         let (accounts, preimages, storage) =
             (self.cf(ACCOUNTS), self.cf(PREIMAGES), self.cf(STORAGE));
@@ -210,10 +230,10 @@ impl StateDb {
                 None => batch.delete_cf(accounts, schema::account_key(*id)),
             }
         }
-        for (hash, data) in &changes.preimages {
+        for ((id, hash), data) in &changes.preimages {
             match data {
-                Some(d) => batch.put_cf(preimages, schema::preimage_key(hash), d),
-                None => batch.delete_cf(preimages, schema::preimage_key(hash)),
+                Some(d) => batch.put_cf(preimages, schema::preimage_key(*id, hash), d),
+                None => batch.delete_cf(preimages, schema::preimage_key(*id, hash)),
             }
         }
         for ((id, key), value) in &changes.storage {
@@ -222,7 +242,7 @@ impl StateDb {
                 None => batch.delete_cf(storage, schema::storage_key(*id, key)),
             }
         }
-        self.write(batch)
+        batch
     }
 
     /// A consistent view of the state as committed now; later commits do not show in it.
@@ -242,10 +262,10 @@ impl StateRead for StateDb {
             .transpose()
     }
 
-    fn preimage(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StateError> {
+    fn preimage(&self, id: ServiceId, hash: &Hash) -> Result<Option<Vec<u8>>, StateError> {
         Ok(self
             .db
-            .get_cf(self.cf(PREIMAGES), schema::preimage_key(hash))?)
+            .get_cf(self.cf(PREIMAGES), schema::preimage_key(id, hash))?)
     }
 
     fn storage(&self, id: ServiceId, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
@@ -269,10 +289,10 @@ impl StateRead for Snapshot<'_> {
             .transpose()
     }
 
-    fn preimage(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StateError> {
+    fn preimage(&self, id: ServiceId, hash: &Hash) -> Result<Option<Vec<u8>>, StateError> {
         Ok(self
             .snapshot
-            .get_cf(self.state.cf(PREIMAGES), schema::preimage_key(hash))?)
+            .get_cf(self.state.cf(PREIMAGES), schema::preimage_key(id, hash))?)
     }
 
     fn storage(&self, id: ServiceId, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
@@ -315,7 +335,7 @@ mod tests {
             matches!(
                 error,
                 StateError::WrongSchema {
-                    expected: 1,
+                    expected: schema::SCHEMA_VERSION,
                     found: 99
                 }
             ),

@@ -28,8 +28,8 @@ pub use types::{Hash, ServiceAccount, ServiceId};
 pub trait StateRead {
     /// The account of service `id`.
     fn account(&self, id: ServiceId) -> Result<Option<ServiceAccount>, StateError>;
-    /// The preimage (a code blob, say) of `hash`.
-    fn preimage(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StateError>;
+    /// Service `id`'s preimage (its code blob, say) of `hash`.
+    fn preimage(&self, id: ServiceId, hash: &Hash) -> Result<Option<Vec<u8>>, StateError>;
     /// Service `id`'s storage value at `key`.
     fn storage(&self, id: ServiceId, key: &[u8]) -> Result<Option<Vec<u8>>, StateError>;
 }

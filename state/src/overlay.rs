@@ -31,9 +31,9 @@ impl<'a> Overlay<'a> {
         self.changes.set_storage(id, key.to_vec(), value);
     }
 
-    /// Adds a preimage.
-    pub fn set_preimage(&mut self, hash: Hash, data: Vec<u8>) {
-        self.changes.set_preimage(hash, data);
+    /// Adds a preimage to service `id`'s preimages.
+    pub fn set_preimage(&mut self, id: ServiceId, hash: Hash, data: Vec<u8>) {
+        self.changes.set_preimage(id, hash, data);
     }
 
     /// The writes, for committing.
@@ -50,10 +50,10 @@ impl StateRead for Overlay<'_> {
         }
     }
 
-    fn preimage(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StateError> {
-        match self.changes.preimages.get(hash) {
+    fn preimage(&self, id: ServiceId, hash: &Hash) -> Result<Option<Vec<u8>>, StateError> {
+        match self.changes.preimages.get(&(id, *hash)) {
             Some(written) => Ok(written.clone()),
-            None => self.base.preimage(hash),
+            None => self.base.preimage(id, hash),
         }
     }
 

@@ -4,13 +4,13 @@
 use crate::types::{Hash, ServiceId};
 
 /// The schema this code reads and writes. Opening a database of another version fails.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Column family of metadata: schema version, chain-spec hash.
 pub const META: &str = "meta";
 /// Service accounts, by big-endian service id.
 pub const ACCOUNTS: &str = "accounts";
-/// Preimages (code blobs among them), by hash.
+/// Preimages (code blobs among them), by big-endian service id followed by the hash.
 pub const PREIMAGES: &str = "preimages";
 /// Service storage, by big-endian service id followed by the key.
 pub const STORAGE: &str = "storage";
@@ -22,6 +22,8 @@ pub const COLUMN_FAMILIES: [&str; 5] = [META, ACCOUNTS, PREIMAGES, STORAGE, ARTI
 
 /// `meta` key of the schema version (a big-endian u32).
 pub const KEY_SCHEMA_VERSION: &[u8] = b"schema_version";
+/// `meta` key present once the genesis state has been committed (with it, in one batch).
+pub const KEY_GENESIS: &[u8] = b"genesis_applied";
 /// `meta` key of the chain-spec hash (32 bytes).
 pub const KEY_CHAIN_SPEC: &[u8] = b"chain_spec_hash";
 
@@ -38,7 +40,10 @@ pub fn storage_key(id: ServiceId, key: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The `preimages` key of `hash`.
-pub fn preimage_key(hash: &Hash) -> &[u8] {
-    hash
+/// The `preimages` key of `hash` among service `id`'s preimages.
+pub fn preimage_key(id: ServiceId, hash: &Hash) -> [u8; 36] {
+    let mut out = [0; 36];
+    out[..4].copy_from_slice(&id.to_be_bytes());
+    out[4..].copy_from_slice(hash);
+    out
 }

@@ -8,19 +8,28 @@ pub type ServiceId = u32;
 /// A 32-byte hash (of code or a preimage).
 pub type Hash = [u8; 32];
 
-/// A service account (the fields of GP's service account that execution needs).
+/// A service account: GP 0.7's service account fields other than its storage and preimages,
+/// which have column families of their own.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Default)]
 pub struct ServiceAccount {
-    /// Hash of the service's code (its preimage is the code blob).
+    /// Hash of the service's code (its preimage is the code blob), `c`.
     pub code_hash: Hash,
-    /// Balance.
+    /// Balance, `b`.
     pub balance: u64,
-    /// Minimum gas per accumulated item (`g` in GP).
-    pub accumulate_gas: u64,
-    /// Minimum gas per transfer memo (`m` in GP).
-    pub on_transfer_gas: u64,
-    /// Bytes of storage used (`o`).
+    /// Minimum gas per accumulated item, `g`.
+    pub min_item_gas: u64,
+    /// Minimum gas per transfer memo, `m`.
+    pub min_memo_gas: u64,
+    /// Storage footprint in octets, `o` (items count 34 + key + value bytes each).
     pub storage_bytes: u64,
-    /// Storage items (`i`).
+    /// Storage footprint in items, `i`.
     pub storage_items: u32,
+    /// Storage offset below which no deposit is needed ("gratis"), `f`.
+    pub gratis_storage: u64,
+    /// Slot the service was created in, `r`.
+    pub created_slot: u32,
+    /// Slot of its most recent accumulation, `a`.
+    pub last_accumulation_slot: u32,
+    /// The service that created it, `p`.
+    pub parent: u32,
 }

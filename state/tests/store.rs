@@ -14,10 +14,11 @@ fn account(balance: u64) -> ServiceAccount {
     ServiceAccount {
         code_hash: [1; 32],
         balance,
-        accumulate_gas: 100,
-        on_transfer_gas: 10,
+        min_item_gas: 100,
+        min_memo_gas: 10,
         storage_bytes: 0,
         storage_items: 0,
+        ..ServiceAccount::default()
     }
 }
 
@@ -29,7 +30,7 @@ fn a_commit_survives_closing_and_reopening() {
         assert_eq!(db.account(1).unwrap(), None);
         let mut changes = Changes::default();
         changes.set_account(1, account(500));
-        changes.set_preimage([9; 32], b"code".to_vec());
+        changes.set_preimage(1, [9; 32], b"code".to_vec());
         changes.set_storage(1, b"counter".to_vec(), Some(vec![3]));
         changes.set_storage(2, b"counter".to_vec(), Some(vec![4]));
         db.commit(&changes).unwrap();
@@ -39,7 +40,9 @@ fn a_commit_survives_closing_and_reopening() {
     }
     let db = StateDb::open(dir.path(), &CHAIN).unwrap();
     assert_eq!(db.account(1).unwrap(), Some(account(500)));
-    assert_eq!(db.preimage(&[9; 32]).unwrap(), Some(b"code".to_vec()));
+    assert_eq!(db.preimage(1, &[9; 32]).unwrap(), Some(b"code".to_vec()));
+    // Preimages belong to a service, as in GP.
+    assert_eq!(db.preimage(2, &[9; 32]).unwrap(), None);
     assert_eq!(db.storage(1, b"counter").unwrap(), Some(vec![3]));
     assert_eq!(db.storage(2, b"counter").unwrap(), None);
     // Service ids separate storage: the same key in another service is another item.
@@ -161,7 +164,7 @@ fn commit_until_killed(path: &Path) -> ! {
         let value = n.to_le_bytes().to_vec();
         c.set_storage(1, b"a".to_vec(), Some(value.clone()));
         c.set_storage(1, b"b".to_vec(), Some(value.clone()));
-        c.set_preimage([n as u8; 32], value);
+        c.set_preimage(n as u32, [n as u8; 32], value);
         db.commit(&c).unwrap();
     }
 }
@@ -199,7 +202,7 @@ fn a_process_killed_in_the_middle_of_commits_leaves_a_consistent_database() {
                 "round {round}: committed state went back ({n} < {last})"
             );
             assert_eq!(
-                db.preimage(&[n as u8; 32]).unwrap(),
+                db.preimage(n as u32, &[n as u8; 32]).unwrap(),
                 Some(n.to_le_bytes().to_vec())
             );
             last = n;

@@ -78,9 +78,10 @@ enum Command {
         /// Stack size in bytes.
         #[arg(long, default_value_t = 64 * 1024)]
         stack_size: u32,
-        /// Symbol pc 0 jumps to (default: the ELF's entry address).
-        #[arg(long)]
-        entry: Option<String>,
+        /// Entry symbol; repeat for several, at pc 0, 5, 10, … (a GP service:
+        /// `--entry refine --entry accumulate`). Default: the ELF's entry address at pc 0.
+        #[arg(long = "entry")]
+        entries: Vec<String>,
     },
     /// Disassemble a code blob or standard program into assembler text.
     Disasm {
@@ -209,14 +210,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             output,
             profile,
             stack_size,
-            entry,
+            entries,
         } => {
             let elf =
                 std::fs::read(&input).with_context(|| format!("reading {}", input.display()))?;
             let options = kiln_link::LinkOptions {
                 isa: profile.isa,
                 stack_size,
-                entry,
+                entries,
             };
             let program = kiln_link::link(&elf, &options)
                 .with_context(|| format!("linking {}", input.display()))?;

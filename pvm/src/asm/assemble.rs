@@ -72,6 +72,8 @@ pub fn assemble(source: &str, isa: IsaVariant) -> Result<Assembled, AsmError> {
     // Instructions with unresolved immediates: (item index, imm1, imm2).
     let mut pending: Vec<(usize, ImmExpr, ImmExpr)> = Vec::new();
     let mut section = Section::Code;
+    // Line of a `.wide` waiting for its instruction.
+    let mut wide: Option<usize> = None;
     for (index, text) in source.lines().enumerate() {
         let line = index + 1;
         let parsed = parse_line(text).map_err(|k| k.at(line))?;
@@ -92,10 +94,32 @@ pub fn assemble(source: &str, isa: IsaVariant) -> Result<Assembled, AsmError> {
                 Err(AsmErrorKind::Misplaced(what).at(line))
             }
         };
+        if let (Some(wide_line), false) = (wide, matches!(stmt, Stmt::Insn(_))) {
+            return Err(AsmErrorKind::Misplaced(
+                "`.wide` must be followed by an instruction with a target",
+            )
+            .at(wide_line));
+        }
         match stmt {
             Stmt::Insn(spec) => {
                 in_code("instructions are not allowed in a data section (use `.code`)")?;
-                let (item, imm1, imm2) = instruction(spec, isa, line).map_err(|k| k.at(line))?;
+                let (mut item, imm1, imm2) =
+                    instruction(spec, isa, line).map_err(|k| k.at(line))?;
+                if let Some(wide_line) = wide.take() {
+                    match &mut item {
+                        Item::Insn {
+                            target: Some(_),
+                            off_len,
+                            ..
+                        } => *off_len = 4,
+                        _ => {
+                            return Err(AsmErrorKind::Misplaced(
+                                "`.wide` must be followed by an instruction with a target",
+                            )
+                            .at(wide_line))
+                        }
+                    }
+                }
                 pending.push((src.items.len(), imm1, imm2));
                 src.push(item, line);
             }
@@ -138,10 +162,20 @@ pub fn assemble(source: &str, isa: IsaVariant) -> Result<Assembled, AsmError> {
             }
             Stmt::HeapPages(n) => set_once(&mut src.heap_pages, n, ".heap_pages", line)?,
             Stmt::StackSize(n) => set_once(&mut src.stack_size, n, ".stack_size", line)?,
+            Stmt::Wide => {
+                in_code("`.wide` is not allowed in a data section (use `.code`)")?;
+                wide = Some(line);
+            }
         }
         if src.heap_pages.is_some() || src.stack_size.is_some() {
             src.standard = true;
         }
+    }
+    if let Some(wide_line) = wide {
+        return Err(AsmErrorKind::Misplaced(
+            "`.wide` must be followed by an instruction with a target",
+        )
+        .at(wide_line));
     }
     src.resolve_immediates(pending)?;
     src.check_labels()?;

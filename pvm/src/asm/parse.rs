@@ -46,6 +46,8 @@ pub(crate) enum Stmt {
     Data(Vec<u8>),
     HeapPages(u16),
     StackSize(u32),
+    /// `.wide`: the next instruction's target offset takes all four bytes.
+    Wide,
 }
 
 /// A source line: labels defined on it and its statement, if any.
@@ -451,6 +453,7 @@ fn parse_directive(word: &str, operands: &str) -> Result<Stmt, AsmErrorKind> {
         ".ro_data" => no_operands(Stmt::RoData, "no operands"),
         ".rw_data" => no_operands(Stmt::RwData, "no operands"),
         ".code" => no_operands(Stmt::Code, "no operands"),
+        ".wide" => no_operands(Stmt::Wide, "no operands"),
         ".jump_table" => {
             let targets = split_operands(operands)?
                 .into_iter()

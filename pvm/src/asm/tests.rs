@@ -409,6 +409,9 @@ fn errors_name_the_line() {
         ("load_imm_64 r1, 0x10000000000000000", 1, "out of range"),
         ("add_imm_64 r1, r2, 12abc", 1, "invalid number"),
         ("jump nowhere", 1, "undefined label `nowhere`"),
+        (".wide\ntrap", 1, "`.wide` must be followed"),
+        ("trap\n.wide", 2, "`.wide` must be followed"),
+        (".wide\n.wide\njump @0", 1, "`.wide` must be followed"),
         ("a:\ntrap\na: trap", 3, "already defined on line 1"),
         ("unlikely", 1, "not part of ISA variant"),
         ("trap\n.jump_table x", 2, "undefined label `x`"),
@@ -458,4 +461,24 @@ fn aliases_and_jump_table_addresses() {
     let a = blob_of(assemble(".jump_table a, b\na: trap\nb: load_imm a0, &b", isa).unwrap());
     let b = blob_of(assemble(".jump_table a, b\na: trap\nb: load_imm r7, 4", isa).unwrap());
     assert_eq!(a, b);
+}
+
+#[test]
+fn wide_offsets_take_four_bytes() {
+    // Entry points at fixed pcs: pc 0 and pc 5 (GP's refine and accumulate).
+    let src = ".wide\njump a\n.wide\njump b\na: trap\nb: fallthrough\ntrap";
+    let Assembled::Blob(blob) = assemble(src, IsaVariant::Jam07).unwrap() else {
+        panic!("a bare blob")
+    };
+    let program = Program::decode(blob.clone(), Profile::JAM_07).unwrap();
+    let pcs: Vec<u32> = program.instructions().map(|i| i.pc).collect();
+    assert_eq!(pcs[..4], [0, 5, 10, 11]);
+    assert_eq!(program.instruction(0).args.target, 10);
+    assert_eq!(program.instruction(1).args.target, 11);
+    // Without `.wide` the same jumps take two bytes each.
+    let Assembled::Blob(narrow) = assemble(&src.replace(".wide\n", ""), IsaVariant::Jam07).unwrap()
+    else {
+        panic!("a bare blob")
+    };
+    assert_eq!(narrow.code.len() + 6, blob.code.len());
 }

@@ -169,7 +169,22 @@ impl Kernel {
         config: KernelConfig,
     ) -> Result<Self, KernelError> {
         let code = Code::prepare(Arc::new(program.decode(profile)?), backend)?;
-        let root_vm = program.instantiate(&code, args, 0, gas)?;
+        Self::from_code(program, code, args, 0, gas, config)
+    }
+
+    /// An invocation of `program` whose code is already prepared (`code`, from a cache of
+    /// compiled programs, say; it must be `program`'s code), entering at `pc` with `args` and
+    /// `gas`. The profile is the one the code was decoded for.
+    pub fn from_code(
+        program: &StandardProgram,
+        code: Code,
+        args: &[u8],
+        pc: u32,
+        gas: i64,
+        config: KernelConfig,
+    ) -> Result<Self, KernelError> {
+        let profile = code.program().profile();
+        let root_vm = program.instantiate(&code, args, pc, gas)?;
         let mut caps = CapTable::default();
         for call in HostCall::ALL {
             if let Some(id) = call.id(profile.host_calls).filter(|&id| id < 256) {
