@@ -3,4 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod code_cache;
 pub mod conformance;
+pub mod executor;
+pub mod genesis;

@@ -117,8 +117,9 @@ pub struct Kernel {
     address_spaces: usize,
     /// Blob bytes COMPILE has taken so far.
     compiled_bytes: u64,
-    /// The embedder declared the current host call unpayable.
-    pending_out_of_gas: bool,
+    /// How the embedder ended the current host call instead of returning from it: out of
+    /// gas or a panic.
+    pending_stop: Option<ExitReason>,
 }
 
 impl std::fmt::Debug for Kernel {
@@ -217,7 +218,7 @@ impl Kernel {
             config,
             address_spaces: 1,
             compiled_bytes: 0,
-            pending_out_of_gas: false,
+            pending_stop: None,
         })
     }
 
@@ -227,9 +228,9 @@ impl Kernel {
             return done.clone();
         }
         loop {
-            if std::mem::take(&mut self.pending_out_of_gas) {
+            if let Some(stop) = self.pending_stop.take() {
                 self.active_vm().rewind_host_call();
-                match self.stopped(ExitReason::OutOfGas) {
+                match self.stopped(stop) {
                     Flow::Continue => continue,
                     Flow::Exit(exit) => return exit,
                 }
@@ -370,7 +371,14 @@ impl Kernel {
     /// VM stops out of gas at its `ecalli` (the root's `run` returns `OutOfGas`, a child's
     /// caller gets `OOG`); running it again with more gas retries the host call.
     pub fn host_call_out_of_gas(&mut self) {
-        self.pending_out_of_gas = true;
+        self.pending_stop = Some(ExitReason::OutOfGas);
+    }
+
+    /// During a host call: the host function panics the VM (GP's `☇`, a guest pointer it
+    /// cannot use, say). The active VM stops with a panic at its `ecalli` (the root's `run`
+    /// returns `Panic`, a child's caller gets `PANIC`).
+    pub fn host_call_panic(&mut self) {
+        self.pending_stop = Some(ExitReason::Panic);
     }
 
     /// The gas of VM `id`, wherever its state is.

@@ -1,0 +1,250 @@
+//! The compiled-code cache: prepared programs (the kernel's CODE caps) by code hash, profile,
+//! backend and compiler version, least recently used first out, bounded by the bytes of code
+//! they hold. A program is prepared at most once while resident, also when many calls ask for
+//! it at the same time: the first prepares it, the others wait for that result.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use kiln_pvm::{Backend, Code, Profile, StandardProgram};
+use kiln_state::Hash;
+use lru::LruCache;
+
+/// The build of the compiler whose output the cache holds (part of every key, so that
+/// code from another build is never mistaken for this one's).
+pub const COMPILER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What identifies one prepared program.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CodeKey {
+    /// Hash of the service code blob.
+    pub code_hash: Hash,
+    /// Profile it is decoded for.
+    pub profile: Profile,
+    /// Backend it is prepared for.
+    pub backend: Backend,
+    /// [`COMPILER_VERSION`] of the build that prepared it.
+    pub compiler: &'static str,
+}
+
+impl CodeKey {
+    /// The key of `code_hash` under `profile` and `backend`, for this build.
+    pub fn new(code_hash: Hash, profile: Profile, backend: Backend) -> Self {
+        Self {
+            code_hash,
+            profile,
+            backend,
+            compiler: COMPILER_VERSION,
+        }
+    }
+}
+
+/// A program ready to instantiate: its layout and data, and its prepared code.
+#[derive(Debug)]
+pub struct PreparedCode {
+    /// The standard program (data sections, stack and heap sizes, code).
+    pub program: StandardProgram,
+    /// The code, decoded and (on the recompiler) compiled; cloning it is cheap.
+    pub code: Code,
+    /// Bytes it holds: machine code when compiled, code and decoded instructions otherwise.
+    pub bytes: usize,
+}
+
+/// Why service code could not be prepared (GP's BAD and BIG, or the store failing).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodeError {
+    /// The code blob is not in the service's preimages (GP: BAD).
+    #[error("the service's code (hash {0}) is not in its preimages")]
+    Missing(String),
+    /// The code blob is larger than the chain allows (GP: BIG).
+    #[error("the service's code is {size} bytes, more than the chain's limit of {limit}")]
+    TooBig {
+        /// Its size.
+        size: usize,
+        /// The chain's `max_service_code_size`.
+        limit: u64,
+    },
+    /// The code blob is not a valid program (GP: BAD).
+    #[error("the service's code is malformed: {0}")]
+    Malformed(String),
+    /// The state store failed while reading the code.
+    #[error("reading the service's code failed: {0}")]
+    State(String),
+    /// The compiler panicked (a Kiln bug, contained and reported).
+    #[error("preparing the service's code failed unexpectedly: {0}")]
+    Panicked(String),
+}
+
+/// Counters of the cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Lookups answered from the cache (waiting for a preparation already running included).
+    pub hits: u64,
+    /// Lookups that prepared the program.
+    pub misses: u64,
+    /// Programs dropped to stay within the budget.
+    pub evictions: u64,
+    /// Programs resident now.
+    pub entries: usize,
+    /// Bytes resident now.
+    pub resident_bytes: usize,
+}
+
+type Slot = Arc<OnceLock<Result<Arc<PreparedCode>, CodeError>>>;
+
+struct Inner {
+    lru: LruCache<CodeKey, Arc<PreparedCode>>,
+    resident_bytes: usize,
+    /// Preparations running now; later askers wait on the slot.
+    in_flight: HashMap<CodeKey, Slot>,
+}
+
+/// The cache (shared by every executor thread).
+pub struct CodeCache {
+    inner: Mutex<Inner>,
+    budget_bytes: usize,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    evictions: AtomicU64,
+}
+
+impl std::fmt::Debug for CodeCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeCache")
+            .field("budget_bytes", &self.budget_bytes)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl CodeCache {
+    /// An empty cache holding at most `budget_bytes` of code.
+    pub fn new(budget_bytes: usize) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                lru: LruCache::unbounded(),
+                resident_bytes: 0,
+                in_flight: HashMap::new(),
+            }),
+            budget_bytes,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            evictions: AtomicU64::new(0),
+        }
+    }
+
+    /// The program of `key`: from the cache, or prepared from the blob `load` returns (a
+    /// service code blob, `E(↕metadata) ++ standard program`). `load` runs only on a miss.
+    pub fn get_or_prepare(
+        &self,
+        key: &CodeKey,
+        load: impl FnOnce() -> Result<Vec<u8>, CodeError>,
+    ) -> Result<Arc<PreparedCode>, CodeError> {
+        let slot = {
+            let mut inner = self.lock();
+            if let Some(found) = inner.lru.get(key) {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(found.clone());
+            }
+            if let Some(running) = inner.in_flight.get(key) {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                let running = running.clone();
+                drop(inner);
+                return running.wait().clone();
+            }
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            let slot = Slot::default();
+            inner.in_flight.insert(key.clone(), slot.clone());
+            slot
+        };
+        // A panic inside preparation must still release the waiters.
+        let result = catch_unwind(AssertUnwindSafe(|| prepare(key, load)))
+            .unwrap_or_else(|panic| Err(CodeError::Panicked(panic_message(&panic))));
+        let _ = slot.set(result.clone());
+        let mut inner = self.lock();
+        inner.in_flight.remove(key);
+        if let Ok(prepared) = &result {
+            // A program larger than the whole budget runs, but is not kept.
+            if prepared.bytes <= self.budget_bytes {
+                inner.resident_bytes += prepared.bytes;
+                if let Some(old) = inner.lru.put(key.clone(), prepared.clone()) {
+                    inner.resident_bytes -= old.bytes;
+                }
+                while inner.resident_bytes > self.budget_bytes {
+                    let Some((_, evicted)) = inner.lru.pop_lru() else {
+                        break;
+                    };
+                    inner.resident_bytes -= evicted.bytes;
+                    self.evictions.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        result
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> CacheStats {
+        let inner = self.lock();
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            evictions: self.evictions.load(Ordering::Relaxed),
+            entries: inner.lru.len(),
+            resident_bytes: inner.resident_bytes,
+        }
+    }
+
+    /// Drops every resident program (running instances keep theirs until they finish).
+    pub fn clear(&self) {
+        let mut inner = self.lock();
+        inner.lru.clear();
+        inner.resident_bytes = 0;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // The lock guards plain bookkeeping that no panic leaves half-done.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Parses, decodes and (for the recompiler) compiles a service code blob.
+fn prepare(
+    key: &CodeKey,
+    load: impl FnOnce() -> Result<Vec<u8>, CodeError>,
+) -> Result<Arc<PreparedCode>, CodeError> {
+    let blob = load()?;
+    let (_metadata, program) = StandardProgram::parse_service_code(&blob)
+        .map_err(|e| CodeError::Malformed(e.to_string()))?;
+    let decoded = program
+        .decode(key.profile)
+        .map_err(|e| CodeError::Malformed(e.to_string()))?;
+    let code = Code::prepare(Arc::new(decoded), key.backend)
+        .map_err(|e| CodeError::Malformed(e.to_string()))?;
+    let bytes = code_bytes(&code);
+    Ok(Arc::new(PreparedCode {
+        program,
+        code,
+        bytes,
+    }))
+}
+
+/// What a prepared program holds in memory, for the budget.
+fn code_bytes(code: &Code) -> usize {
+    match code {
+        Code::Interpreted(program) => program.code().len() + std::mem::size_of_val(program.insts()),
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        Code::Compiled(compiled) => compiled.code_len(),
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
