@@ -248,3 +248,127 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_pvm::asm::{assemble, Assembled};
+    use kiln_pvm::IsaVariant;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Barrier;
+    use std::time::Duration;
+
+    /// Service code whose program differs by `n` (so each has its own size).
+    fn code(n: usize) -> Vec<u8> {
+        let src = format!(
+            ".stack_size 4096\n.code\n{}jump_ind r0, 0\n",
+            "fallthrough\n".repeat(n)
+        );
+        let Assembled::Standard(p) = assemble(&src, IsaVariant::Jam07).unwrap() else {
+            panic!("a standard program")
+        };
+        p.to_service_code(b"")
+    }
+
+    fn key(n: u8) -> CodeKey {
+        CodeKey::new([n; 32], Profile::JAM_07, Backend::Interpreter)
+    }
+
+    #[test]
+    fn concurrent_askers_share_one_preparation() {
+        let cache = Arc::new(CodeCache::new(1 << 20));
+        let loads = Arc::new(AtomicUsize::new(0));
+        let barrier = Arc::new(Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (cache, loads, barrier) = (cache.clone(), loads.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    cache
+                        .get_or_prepare(&key(1), || {
+                            loads.fetch_add(1, Ordering::SeqCst);
+                            // Long enough for every other thread to arrive and wait.
+                            std::thread::sleep(Duration::from_millis(100));
+                            Ok(code(3))
+                        })
+                        .unwrap()
+                })
+            })
+            .collect();
+        let prepared: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+        assert!(prepared.iter().all(|p| Arc::ptr_eq(p, &prepared[0])));
+        let stats = cache.stats();
+        assert_eq!((stats.misses, stats.hits, stats.entries), (1, 7, 1));
+        assert_eq!(stats.resident_bytes, prepared[0].bytes);
+    }
+
+    #[test]
+    fn the_byte_budget_evicts_the_least_recently_used() {
+        let one = CodeCache::new(usize::MAX)
+            .get_or_prepare(&key(0), || Ok(code(0)))
+            .unwrap()
+            .bytes;
+        // Room for two programs of this size, not three.
+        let cache = CodeCache::new(2 * one + one / 2);
+        for n in [1, 2] {
+            cache.get_or_prepare(&key(n), || Ok(code(0))).unwrap();
+        }
+        // Touch 1, so that 2 is the least recently used when 3 arrives.
+        cache.get_or_prepare(&key(1), || panic!("a hit")).unwrap();
+        cache.get_or_prepare(&key(3), || Ok(code(0))).unwrap();
+        let stats = cache.stats();
+        assert_eq!((stats.evictions, stats.entries), (1, 2));
+        assert_eq!(stats.resident_bytes, 2 * one);
+        cache
+            .get_or_prepare(&key(1), || panic!("still resident"))
+            .unwrap();
+        let reloaded = AtomicUsize::new(0);
+        cache
+            .get_or_prepare(&key(2), || {
+                reloaded.fetch_add(1, Ordering::SeqCst);
+                Ok(code(0))
+            })
+            .unwrap();
+        assert_eq!(reloaded.load(Ordering::SeqCst), 1, "2 was evicted");
+        // A program larger than the whole budget runs but is not kept.
+        let tiny = CodeCache::new(1);
+        tiny.get_or_prepare(&key(9), || Ok(code(0))).unwrap();
+        assert_eq!(tiny.stats().entries, 0);
+        assert_eq!(tiny.stats().resident_bytes, 0);
+    }
+
+    #[test]
+    fn failures_are_reported_and_not_cached() {
+        let cache = CodeCache::new(1 << 20);
+        let error = cache
+            .get_or_prepare(&key(1), || Ok(b"\x00garbage".to_vec()))
+            .unwrap_err();
+        assert!(matches!(error, CodeError::Malformed(_)), "{error}");
+        let error = cache
+            .get_or_prepare(&key(1), || Err(CodeError::Missing("0x01".into())))
+            .unwrap_err();
+        assert!(matches!(error, CodeError::Missing(_)), "{error}");
+        // A panic while preparing is contained, reported, and releases the slot.
+        let error = cache
+            .get_or_prepare(&key(1), || panic!("compiler bug"))
+            .unwrap_err();
+        assert_eq!(error, CodeError::Panicked("compiler bug".into()));
+        cache.get_or_prepare(&key(1), || Ok(code(1))).unwrap();
+        assert_eq!(cache.stats().entries, 1);
+    }
+
+    #[test]
+    fn keys_separate_profiles_and_backends() {
+        let cache = CodeCache::new(1 << 20);
+        let mut other_profile = key(1);
+        other_profile.profile = Profile::GAS_DRAFT;
+        let mut other_backend = key(1);
+        other_backend.backend = Backend::Auto;
+        for k in [key(1), other_profile, other_backend] {
+            cache.get_or_prepare(&k, || Ok(code(0))).unwrap();
+        }
+        assert_eq!(cache.stats().misses, 3);
+        assert_eq!(cache.stats().entries, 3);
+    }
+}
