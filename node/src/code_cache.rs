@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use kiln_pvm::{Backend, Code, Profile, StandardProgram};
 use kiln_state::Hash;
@@ -94,6 +95,9 @@ pub struct CacheStats {
 
 type Slot = Arc<OnceLock<Result<Arc<PreparedCode>, CodeError>>>;
 
+/// Told of each successful preparation: its duration and bytes.
+pub type PrepareObserver = Box<dyn Fn(Duration, usize) + Send + Sync>;
+
 struct Inner {
     lru: LruCache<CodeKey, Arc<PreparedCode>>,
     resident_bytes: usize,
@@ -108,6 +112,7 @@ pub struct CodeCache {
     hits: AtomicU64,
     misses: AtomicU64,
     evictions: AtomicU64,
+    observer: OnceLock<PrepareObserver>,
 }
 
 impl std::fmt::Debug for CodeCache {
@@ -132,7 +137,13 @@ impl CodeCache {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
+            observer: OnceLock::new(),
         }
+    }
+
+    /// Sets the function told of each successful preparation (once; later calls are ignored).
+    pub fn on_prepared(&self, observer: PrepareObserver) {
+        let _ = self.observer.set(observer);
     }
 
     /// The program of `key`: from the cache, or prepared from the blob `load` returns (a
@@ -160,8 +171,12 @@ impl CodeCache {
             slot
         };
         // A panic inside preparation must still release the waiters.
+        let started = Instant::now();
         let result = catch_unwind(AssertUnwindSafe(|| prepare(key, load)))
             .unwrap_or_else(|panic| Err(CodeError::Panicked(panic_message(&panic))));
+        if let (Ok(prepared), Some(observer)) = (&result, self.observer.get()) {
+            observer(started.elapsed(), prepared.bytes);
+        }
         let _ = slot.set(result.clone());
         let mut inner = self.lock();
         inner.in_flight.remove(key);
@@ -256,7 +271,6 @@ mod tests {
     use kiln_pvm::IsaVariant;
     use std::sync::atomic::AtomicUsize;
     use std::sync::Barrier;
-    use std::time::Duration;
 
     /// Service code whose program differs by `n` (so each has its own size).
     fn code(n: usize) -> Vec<u8> {

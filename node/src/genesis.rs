@@ -7,9 +7,10 @@ use std::path::Path;
 use kiln_chain_spec::{blake2b_256, ChainSpec};
 use kiln_state::{Changes, ServiceAccount, StateDb, StateError};
 
-/// GP's footprint of one preimage-lookup entry: two items and 81 bytes plus the preimage.
-const LOOKUP_ITEMS: u32 = 2;
-const LOOKUP_BYTES: u64 = 81;
+/// GP's footprint of one preimage-lookup entry: two items …
+pub const LOOKUP_ITEMS: u32 = 2;
+/// … and 81 bytes plus the preimage.
+pub const LOOKUP_BYTES: u64 = 81;
 /// GP's footprint of one storage item: 34 bytes plus key and value.
 const STORAGE_ITEM_BYTES: u64 = 34;
 

@@ -7,3 +7,6 @@ pub mod code_cache;
 pub mod conformance;
 pub mod executor;
 pub mod genesis;
+pub mod metrics;
+pub mod rpc_api;
+pub mod run;

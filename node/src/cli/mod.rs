@@ -2,6 +2,7 @@
 
 pub mod exec;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -42,6 +43,14 @@ enum ExecBackendArg {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the node: the chain's state, JSON-RPC and Prometheus metrics (Kiln's main job).
+    Run(crate::run::RunOptions),
+    /// Print a chain spec as self-contained JSON (code as hex), to edit and load with `--chain`.
+    BuildSpec {
+        /// Chain: `dev`, `tiny`, `full` or a chain-spec JSON file.
+        #[arg(long, default_value = "dev")]
+        chain: String,
+    },
     /// Run PVM test vectors (files or directories) and report every difference.
     Conformance {
         /// Backend(s) to run on.
@@ -171,6 +180,15 @@ pub fn parse_hex(s: &str) -> Result<Vec<u8>> {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     match cli.command {
+        Command::Run(options) => {
+            crate::run::run_node(options, &mut stdout)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BuildSpec { chain } => {
+            let spec = kiln_chain_spec::ChainSpec::load(&chain)?;
+            writeln!(stdout, "{}", spec.to_json())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Conformance {
             backend,
             profile,

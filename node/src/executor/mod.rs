@@ -9,6 +9,7 @@
 mod args;
 mod guest;
 mod host;
+mod profile;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,8 @@ use kiln_state::{Changes, Hash, Overlay, ServiceId, StateDb, StateError, StateRe
 use crate::code_cache::{CodeCache, CodeError, CodeKey, PreparedCode};
 pub use args::{AccumulateOperand, WorkResult};
 use host::{HostEnv, Invocation};
+pub use profile::BlockGas;
+use profile::BlockProfiler;
 
 /// GP 0.7 entry pcs.
 const REFINE_PC: u32 = 0;
@@ -241,6 +244,24 @@ impl ServiceExecutor {
 
     /// Runs refine. Refine cannot write state, so the outcome's writes are always empty.
     pub fn refine(&self, request: &RefineRequest) -> Result<Outcome, ExecError> {
+        Ok(self.refine_with(request, false)?.0)
+    }
+
+    /// As [`ServiceExecutor::refine`], on the interpreter, also returning the gas charged per
+    /// basic block of the service's code.
+    pub fn refine_profiled(
+        &self,
+        request: &RefineRequest,
+    ) -> Result<(Outcome, Vec<BlockGas>), ExecError> {
+        let (outcome, profile) = self.refine_with(request, true)?;
+        Ok((outcome, profile.unwrap_or_default()))
+    }
+
+    fn refine_with(
+        &self,
+        request: &RefineRequest,
+        profile: bool,
+    ) -> Result<(Outcome, Option<Vec<BlockGas>>), ExecError> {
         let limit = self.spec.protocol.max_refine_gas;
         check_gas(request.gas, limit, "max_refine_gas")?;
         let max_payload = self.spec.protocol.max_package_size;
@@ -256,15 +277,16 @@ impl ServiceExecutor {
             payload: &request.payload,
             item_index: request.item_index,
         };
-        let (outcome, _) = self.run(
+        let run = self.run(
             &snapshot,
             request.service,
             REFINE_PC,
             &args,
             request.gas,
             invocation,
+            profile,
         )?;
-        Ok(outcome)
+        Ok((run.outcome, run.profile))
     }
 
     /// Runs accumulate; with [`Mode::Commit`], a halt commits the writes in one batch.
@@ -273,6 +295,26 @@ impl ServiceExecutor {
         request: &AccumulateRequest,
         mode: Mode,
     ) -> Result<Outcome, ExecError> {
+        Ok(self.accumulate_with(request, mode, false)?.0)
+    }
+
+    /// As [`ServiceExecutor::accumulate`], on the interpreter, also returning the gas charged
+    /// per basic block of the service's code.
+    pub fn accumulate_profiled(
+        &self,
+        request: &AccumulateRequest,
+        mode: Mode,
+    ) -> Result<(Outcome, Vec<BlockGas>), ExecError> {
+        let (outcome, profile) = self.accumulate_with(request, mode, true)?;
+        Ok((outcome, profile.unwrap_or_default()))
+    }
+
+    fn accumulate_with(
+        &self,
+        request: &AccumulateRequest,
+        mode: Mode,
+        profile: bool,
+    ) -> Result<(Outcome, Option<Vec<BlockGas>>), ExecError> {
         let limit = self.spec.protocol.max_block_gas;
         check_gas(request.gas, limit, "max_block_gas")?;
         let args = args::accumulate(request);
@@ -290,14 +332,16 @@ impl ServiceExecutor {
             Mode::DryRun => None,
         };
         let snapshot = self.state.snapshot();
-        let (mut outcome, changes) = self.run(
+        let run = self.run(
             &snapshot,
             request.service,
             ACCUMULATE_PC,
             &args,
             request.gas,
             invocation,
+            profile,
         )?;
+        let (mut outcome, changes) = (run.outcome, run.changes);
         if outcome.status == ExitStatus::Halt {
             outcome.writes = changes;
             if mode == Mode::Commit {
@@ -306,10 +350,33 @@ impl ServiceExecutor {
             }
         }
         drop(guard);
-        Ok(outcome)
+        Ok((outcome, run.profile))
     }
 
-    /// Runs service `service`'s code at `pc` on an overlay over `base`.
+    /// Applies writes computed from the current state (`update` sees it and returns the
+    /// writes and a result), serialised with committing invocations and committed in one batch.
+    pub fn update_state<T>(
+        &self,
+        update: impl FnOnce(&dyn StateRead) -> Result<(Changes, T), StateError>,
+    ) -> Result<T, StateError> {
+        let _guard = self
+            .commit_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let snapshot = self.state.snapshot();
+        let (changes, result) = update(&snapshot)?;
+        self.state.commit(&changes)?;
+        Ok(result)
+    }
+
+    /// The backend service code runs on.
+    pub fn backend(&self) -> Backend {
+        self.config.backend
+    }
+
+    /// Runs service `service`'s code at `pc` on an overlay over `base` (on the interpreter,
+    /// recording a block profile, with `profile`).
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         base: &dyn StateRead,
@@ -318,7 +385,8 @@ impl ServiceExecutor {
         args: &[u8],
         gas: u64,
         invocation: Invocation<'_>,
-    ) -> Result<(Outcome, Changes), ExecError> {
+        profile: bool,
+    ) -> Result<Run, ExecError> {
         let started = Instant::now();
         let account = base
             .account(service)?
@@ -335,18 +403,23 @@ impl ServiceExecutor {
             backend: self.config.backend,
             elapsed: Duration::ZERO,
         };
-        let prepared = match self.prepare(base, service, &account.code_hash) {
+        let backend = if profile {
+            Backend::Interpreter
+        } else {
+            self.config.backend
+        };
+        let prepared = match self.prepare(base, service, &account.code_hash, backend) {
             Ok(prepared) => prepared,
             Err(CodeError::State(e)) => return Err(ExecError::Setup(e)),
             Err(CodeError::TooBig { .. }) => {
                 outcome.status = ExitStatus::CodeTooBig;
                 outcome.elapsed = started.elapsed();
-                return Ok((outcome, Changes::default()));
+                return Ok(Run::ended(outcome));
             }
             Err(e) => {
                 outcome.status = ExitStatus::BadCode(e.to_string());
                 outcome.elapsed = started.elapsed();
-                return Ok((outcome, Changes::default()));
+                return Ok(Run::ended(outcome));
             }
         };
         outcome.backend = prepared.code.backend();
@@ -364,10 +437,11 @@ impl ServiceExecutor {
             Err(kiln_pvm::kernel::KernelError::Standard(_)) => {
                 outcome.status = ExitStatus::Panic;
                 outcome.elapsed = started.elapsed();
-                return Ok((outcome, Changes::default()));
+                return Ok(Run::ended(outcome));
             }
             Err(e) => return Err(ExecError::Setup(e.to_string())),
         };
+        let profiler = profile.then(|| BlockProfiler::attach(&mut kernel, prepared.code.program()));
         let mut env = HostEnv::new(
             Overlay::new(base),
             service,
@@ -412,7 +486,11 @@ impl ServiceExecutor {
         outcome.logs = record.logs;
         outcome.logs_dropped = record.logs_dropped;
         outcome.elapsed = started.elapsed();
-        Ok((outcome, record.changes))
+        Ok(Run {
+            outcome,
+            changes: record.changes,
+            profile: profiler.map(BlockProfiler::finish),
+        })
     }
 
     /// The prepared code of `code_hash`, from the cache or loaded from `service`'s preimages.
@@ -421,8 +499,9 @@ impl ServiceExecutor {
         base: &dyn StateRead,
         service: ServiceId,
         code_hash: &Hash,
+        backend: Backend,
     ) -> Result<Arc<PreparedCode>, CodeError> {
-        let key = CodeKey::new(*code_hash, self.spec.pvm.profile, self.config.backend);
+        let key = CodeKey::new(*code_hash, self.spec.pvm.profile, backend);
         let limit = u64::from(self.spec.protocol.max_service_code_size);
         self.cache.get_or_prepare(&key, || {
             let blob = base
@@ -437,6 +516,24 @@ impl ServiceExecutor {
             }
             Ok(blob)
         })
+    }
+}
+
+/// What one run produced.
+struct Run {
+    outcome: Outcome,
+    changes: Changes,
+    profile: Option<Vec<BlockGas>>,
+}
+
+impl Run {
+    /// A run that ended before the code started.
+    fn ended(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            changes: Changes::default(),
+            profile: None,
+        }
     }
 }
 

@@ -120,7 +120,12 @@ pub struct Kernel {
     /// How the embedder ended the current host call instead of returning from it: out of
     /// gas or a panic.
     pending_stop: Option<ExitReason>,
+    /// Told of every instruction VMs running the root's program execute on the interpreter.
+    tracer: Option<Tracer>,
 }
+
+/// Called with (instruction index, gas left) before each traced instruction.
+pub type Tracer = Box<dyn FnMut(u32, i64) + Send>;
 
 impl std::fmt::Debug for Kernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -219,7 +224,14 @@ impl Kernel {
             address_spaces: 1,
             compiled_bytes: 0,
             pending_stop: None,
+            tracer: None,
         })
+    }
+
+    /// Traces the root's program: `tracer` sees each instruction a VM running it executes on
+    /// the interpreter (an invocation made with `Backend::Interpreter` traces them all).
+    pub fn set_tracer(&mut self, tracer: Tracer) {
+        self.tracer = Some(tracer);
     }
 
     /// Runs until the embedder is needed (see [`KernelExit`]).
@@ -236,8 +248,15 @@ impl Kernel {
                 }
             }
             let active = self.active();
+            let runs_root_program = self.tracer.is_some()
+                && self.vms.get(active).is_some_and(|record| record.code == 0);
             let (vm, shared) = self.executors.vm_and_kind(&mut self.vms, active);
-            let mut exit = vm.run();
+            let mut exit = match (&mut self.tracer, &mut *vm) {
+                (Some(tracer), Vm::Interpreter(instance)) if runs_root_program => {
+                    instance.run_traced(&mut **tracer)
+                }
+                (_, vm) => vm.run(),
+            };
             if shared && !vm.memory().is_pristine() {
                 // The embedder gave it pages (children cannot `sbrk`): the address space (and
                 // instance) is its own from now on, if the invocation may have another; else

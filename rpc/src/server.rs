@@ -1,0 +1,291 @@
+//! The JSON-RPC server: jsonrpsee over HTTP and WebSocket on one port, request and connection
+//! limits, executions on a bounded pool of blocking threads with a wall-clock limit per call,
+//! `rpc_methods`, and draining on shutdown.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonrpsee::core::{async_trait, RpcResult};
+use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
+use jsonrpsee::server::{Server, ServerHandle};
+use jsonrpsee::RpcModule;
+use tokio::sync::Semaphore;
+
+use crate::api::{KilnApiServer, NodeApi};
+use crate::error::ApiError;
+use crate::metrics::{MetricsService, RpcMetrics};
+use crate::types::{
+    AccumulateParams, Bytes, ExecutionResult, Hash32, Health, RefineParams, ServiceInfo,
+    UploadCodeParams, UploadResult, Version,
+};
+
+/// The server's limits.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on (port 0: any free port).
+    pub addr: SocketAddr,
+    /// Largest request body, bytes.
+    pub max_request_bytes: u32,
+    /// Largest response body, bytes.
+    pub max_response_bytes: u32,
+    /// Connections served at once.
+    pub max_connections: u32,
+    /// Executions running at once (the node's cores).
+    pub execution_slots: usize,
+    /// Executions that may wait for a slot; more are refused as busy.
+    pub queue: usize,
+    /// Wall-clock limit of one call, waiting for a slot included.
+    pub call_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 9944)),
+            max_request_bytes: 16 << 20,
+            max_response_bytes: 32 << 20,
+            max_connections: 256,
+            execution_slots: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            queue: 1024,
+            call_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Shared by the method handlers.
+struct Shared {
+    api: Arc<dyn NodeApi>,
+    slots: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    in_flight: Arc<AtomicU64>,
+    stopping: AtomicBool,
+    config: ServerConfig,
+}
+
+/// Counts an execution in flight while alive.
+struct InFlight(Arc<AtomicU64>);
+
+impl InFlight {
+    fn new(counter: &Arc<AtomicU64>) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[derive(Clone)]
+struct Handlers(Arc<Shared>);
+
+impl Handlers {
+    /// Runs `f` on a blocking thread once an execution slot is free.
+    async fn execute<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn NodeApi) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let shared = &self.0;
+        if shared.stopping.load(Ordering::SeqCst) {
+            return Err(ApiError::Stopping);
+        }
+        let started = Instant::now();
+        let limit = shared.config.call_timeout;
+        let permit = match shared.slots.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if shared.waiting.fetch_add(1, Ordering::SeqCst) >= shared.config.queue {
+                    shared.waiting.fetch_sub(1, Ordering::SeqCst);
+                    return Err(ApiError::Busy);
+                }
+                let acquired =
+                    tokio::time::timeout(limit, shared.slots.clone().acquire_owned()).await;
+                shared.waiting.fetch_sub(1, Ordering::SeqCst);
+                match acquired {
+                    Err(_) => return Err(ApiError::Timeout(limit.as_millis() as u64)),
+                    Ok(Err(_)) => return Err(ApiError::Stopping),
+                    Ok(Ok(permit)) => permit,
+                }
+            }
+        };
+        let api = shared.api.clone();
+        let in_flight = InFlight::new(&shared.in_flight);
+        // The slot is held until the execution ends, also when the caller stops waiting: gas
+        // bounds the run, and a timed-out call must not let more runs pile up than slots.
+        let task = tokio::task::spawn_blocking(move || {
+            let _held = (permit, in_flight);
+            f(&*api)
+        });
+        let left = limit.saturating_sub(started.elapsed());
+        match tokio::time::timeout(left, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(ApiError::Internal(format!("the execution failed: {join}"))),
+            Err(_) => Err(ApiError::Timeout(limit.as_millis() as u64)),
+        }
+    }
+
+    /// Runs a quick state read on a blocking thread (no execution slot).
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn NodeApi) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let api = self.0.api.clone();
+        tokio::task::spawn_blocking(move || f(&*api))
+            .await
+            .map_err(|e| ApiError::Internal(format!("the read failed: {e}")))?
+    }
+}
+
+#[async_trait]
+impl KilnApiServer for Handlers {
+    async fn dry_run_refine(&self, request: RefineParams) -> RpcResult<ExecutionResult> {
+        Ok(self.execute(move |api| api.dry_run_refine(request)).await?)
+    }
+
+    async fn dry_run_accumulate(&self, request: AccumulateParams) -> RpcResult<ExecutionResult> {
+        Ok(self
+            .execute(move |api| api.dry_run_accumulate(request))
+            .await?)
+    }
+
+    async fn apply_accumulate(&self, request: AccumulateParams) -> RpcResult<ExecutionResult> {
+        Ok(self
+            .execute(move |api| api.apply_accumulate(request))
+            .await?)
+    }
+
+    async fn service_info(&self, service: u32) -> RpcResult<Option<ServiceInfo>> {
+        Ok(self.read(move |api| api.service_info(service)).await?)
+    }
+
+    async fn storage(&self, service: u32, key: Bytes) -> RpcResult<Option<Bytes>> {
+        let value = self.read(move |api| api.storage(service, key.0)).await?;
+        Ok(value.map(Bytes))
+    }
+
+    async fn code(&self, service: u32) -> RpcResult<Option<Bytes>> {
+        Ok(self.read(move |api| api.code(service)).await?.map(Bytes))
+    }
+
+    async fn code_hash(&self, service: u32) -> RpcResult<Option<Hash32>> {
+        Ok(self
+            .read(move |api| api.code_hash(service))
+            .await?
+            .map(Hash32))
+    }
+
+    async fn upload_code(&self, request: UploadCodeParams) -> RpcResult<UploadResult> {
+        Ok(self.execute(move |api| api.upload_code(request)).await?)
+    }
+
+    async fn health(&self) -> RpcResult<Health> {
+        let mut health = self.0.api.health();
+        health.executions_in_flight = self.0.in_flight.load(Ordering::SeqCst);
+        if self.0.stopping.load(Ordering::SeqCst) {
+            health.status = "stopping".into();
+        }
+        Ok(health)
+    }
+
+    async fn version(&self) -> RpcResult<Version> {
+        Ok(self.0.api.version())
+    }
+}
+
+/// A running server.
+pub struct RpcServer {
+    handle: ServerHandle,
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for RpcServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpcServer")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+/// The method names the server answers (besides `rpc_methods` itself).
+fn module(handlers: Handlers) -> Result<RpcModule<Handlers>, std::io::Error> {
+    let mut module = handlers.into_rpc();
+    let mut names: Vec<String> = module.method_names().map(str::to_string).collect();
+    names.push("rpc_methods".into());
+    names.sort();
+    module
+        .register_method(
+            "rpc_methods",
+            move |_, _, _| serde_json::json!({ "version": 1, "methods": names }),
+        )
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(module)
+}
+
+impl RpcServer {
+    /// Starts serving `api` (must run inside a tokio runtime).
+    pub async fn start(
+        config: ServerConfig,
+        api: Arc<dyn NodeApi>,
+        metrics: RpcMetrics,
+    ) -> Result<Self, std::io::Error> {
+        let shared = Arc::new(Shared {
+            api,
+            slots: Arc::new(Semaphore::new(config.execution_slots.max(1))),
+            waiting: AtomicUsize::new(0),
+            in_flight: Arc::new(AtomicU64::new(0)),
+            stopping: AtomicBool::new(false),
+            config: config.clone(),
+        });
+        let module = module(Handlers(shared.clone()))?;
+        let known: Arc<Vec<String>> = Arc::new(module.method_names().map(str::to_string).collect());
+        let middleware = RpcServiceBuilder::new()
+            .layer_fn(move |service| MetricsService::new(service, metrics.clone(), known.clone()));
+        let limits = jsonrpsee::server::ServerConfig::builder()
+            .max_request_body_size(config.max_request_bytes)
+            .max_response_body_size(config.max_response_bytes)
+            .max_connections(config.max_connections)
+            .build();
+        let server = Server::builder()
+            .set_config(limits)
+            .set_rpc_middleware(middleware)
+            .build(config.addr)
+            .await?;
+        let addr = server.local_addr()?;
+        let handle = server.start(module);
+        Ok(Self {
+            handle,
+            addr,
+            shared,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Executions running now.
+    pub fn in_flight(&self) -> u64 {
+        self.shared.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Stops: new executions are refused at once, running ones get up to `drain` to finish,
+    /// then the server closes. Returns whether everything finished in time.
+    pub async fn shutdown(self, drain: Duration) -> bool {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + drain;
+        while self.in_flight() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let drained = self.in_flight() == 0;
+        let _ = self.handle.stop();
+        // Open connections are closed by the server; never wait for them without bound.
+        let closed = tokio::time::timeout(Duration::from_secs(5), self.handle.stopped()).await;
+        drained && closed.is_ok()
+    }
+}
