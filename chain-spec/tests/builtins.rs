@@ -152,7 +152,11 @@ fn dev_is_tiny_with_the_counter_service() {
     assert_eq!(spec.id, "dev");
     assert_eq!(spec.protocol, ProtocolParams::TINY);
     assert_eq!(spec.pvm.profile.name(), "jam-0.7");
-    assert_eq!((spec.pvm.host_call_gas, spec.pvm.log_gas), (10, 0));
+    assert_eq!(
+        (spec.pvm.host_call_gas, spec.pvm.log_gas),
+        (10, 10),
+        "JIP-1: log costs the base gas"
+    );
     assert!(spec.dev_rpc);
     assert_eq!(spec.genesis.slot, 0);
     assert_eq!(spec.genesis.entropy, [0; 32]);

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use kiln_pvm::standard::StandardError;
 use kiln_pvm::{Backend, Code, Profile, StandardProgram};
 use kiln_state::Hash;
 use lru::LruCache;
@@ -67,9 +68,12 @@ pub enum CodeError {
         /// The chain's `max_service_code_size`.
         limit: u64,
     },
-    /// The code blob is not a valid program (GP: BAD).
-    #[error("the service's code is malformed: {0}")]
-    Malformed(String),
+    /// The code blob does not start with `E(↕metadata)` (GP: BAD).
+    #[error("the service's code blob is malformed: {0}")]
+    BadMetadata(String),
+    /// After its metadata, the blob is not a valid standard program (GP: `Y = ∅`, a panic).
+    #[error("the service's code is not a valid program: {0}")]
+    InvalidProgram(String),
     /// The state store failed while reading the code.
     #[error("reading the service's code failed: {0}")]
     State(String),
@@ -174,9 +178,7 @@ impl CodeCache {
         let started = Instant::now();
         let result = catch_unwind(AssertUnwindSafe(|| prepare(key, load)))
             .unwrap_or_else(|panic| Err(CodeError::Panicked(panic_message(&panic))));
-        if let (Ok(prepared), Some(observer)) = (&result, self.observer.get()) {
-            observer(started.elapsed(), prepared.bytes);
-        }
+        let took = started.elapsed();
         let _ = slot.set(result.clone());
         let mut inner = self.lock();
         inner.in_flight.remove(key);
@@ -195,6 +197,11 @@ impl CodeCache {
                     self.evictions.fetch_add(1, Ordering::Relaxed);
                 }
             }
+        }
+        drop(inner);
+        if let (Ok(prepared), Some(observer)) = (&result, self.observer.get()) {
+            // Told after the slot is settled: a panicking observer cannot strand waiters.
+            let _ = catch_unwind(AssertUnwindSafe(|| observer(took, prepared.bytes)));
         }
         result
     }
@@ -232,14 +239,18 @@ fn prepare(
     load: impl FnOnce() -> Result<Vec<u8>, CodeError>,
 ) -> Result<Arc<PreparedCode>, CodeError> {
     let blob = load()?;
-    let (_metadata, program) = StandardProgram::parse_service_code(&blob)
-        .map_err(|e| CodeError::Malformed(e.to_string()))?;
+    let (_metadata, program) = StandardProgram::parse_service_code(&blob).map_err(|e| match e {
+        StandardError::Truncated { field, .. } if field.starts_with("metadata") => {
+            CodeError::BadMetadata(e.to_string())
+        }
+        other => CodeError::InvalidProgram(other.to_string()),
+    })?;
     let decoded = program
         .decode(key.profile)
-        .map_err(|e| CodeError::Malformed(e.to_string()))?;
+        .map_err(|e| CodeError::InvalidProgram(e.to_string()))?;
     let code = Code::prepare(Arc::new(decoded), key.backend)
-        .map_err(|e| CodeError::Malformed(e.to_string()))?;
-    let bytes = code_bytes(&code);
+        .map_err(|e| CodeError::InvalidProgram(e.to_string()))?;
+    let bytes = code_bytes(&code) + program_bytes(&program);
     Ok(Arc::new(PreparedCode {
         program,
         code,
@@ -247,13 +258,27 @@ fn prepare(
     }))
 }
 
-/// What a prepared program holds in memory, for the budget.
+/// Fixed host memory of one cache entry beyond its code and data (records, tables).
+const ENTRY_OVERHEAD: usize = 1024;
+
+/// What prepared code holds in memory, for the budget: the decoded program (code, decoded
+/// instructions, tables) and, when compiled, the machine code.
 fn code_bytes(code: &Code) -> usize {
+    let program = code.program();
+    let decoded = program.code().len()
+        + std::mem::size_of_val(program.insts())
+        + std::mem::size_of_val(program.block_costs_raw())
+        + std::mem::size_of_val(program.jump_targets());
     match code {
-        Code::Interpreted(program) => program.code().len() + std::mem::size_of_val(program.insts()),
+        Code::Interpreted(_) => decoded,
         #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-        Code::Compiled(compiled) => compiled.code_len(),
+        Code::Compiled(compiled) => decoded + compiled.code_len(),
     }
+}
+
+/// What the kept standard program holds: its data sections and code blob.
+fn program_bytes(program: &StandardProgram) -> usize {
+    program.ro_data.len() + program.rw_data.len() + program.code.len() + ENTRY_OVERHEAD
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -358,7 +383,11 @@ mod tests {
         let error = cache
             .get_or_prepare(&key(1), || Ok(b"\x00garbage".to_vec()))
             .unwrap_err();
-        assert!(matches!(error, CodeError::Malformed(_)), "{error}");
+        assert!(matches!(error, CodeError::InvalidProgram(_)), "{error}");
+        let error = cache
+            .get_or_prepare(&key(1), || Ok(vec![0x80]))
+            .unwrap_err();
+        assert!(matches!(error, CodeError::BadMetadata(_)), "{error}");
         let error = cache
             .get_or_prepare(&key(1), || Err(CodeError::Missing("0x01".into())))
             .unwrap_err();

@@ -93,6 +93,8 @@ pub fn run_node(options: RunOptions, out: &mut dyn Write) -> Result<()> {
     let config = ExecutorConfig {
         backend,
         code_cache_bytes: options.code_cache_mib.saturating_mul(1 << 20),
+        // A run the caller stopped waiting for ends at its next host call.
+        time_limit: Some(Duration::from_millis(options.call_timeout_ms)),
         ..ExecutorConfig::default()
     };
     let chain = spec.id.clone();

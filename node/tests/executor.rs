@@ -113,7 +113,8 @@ fn break_code(db: &StateDb, spec: &ChainSpec) {
     changes.set_account(GARBAGE_CODE, account(blake2b_256(&garbage)));
     changes.set_preimage(GARBAGE_CODE, blake2b_256(&garbage), garbage);
     changes.set_account(MISSING_CODE, account([0xAB; 32]));
-    let huge = vec![0; spec.protocol.max_service_code_size as usize + 1];
+    // A zero metadata length, then one byte more than the limit.
+    let huge = vec![0; spec.protocol.max_service_code_size as usize + 2];
     changes.set_account(HUGE_CODE, account(blake2b_256(&huge)));
     changes.set_preimage(HUGE_CODE, blake2b_256(&huge), huge);
     db.commit(&changes).unwrap();

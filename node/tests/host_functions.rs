@@ -110,6 +110,10 @@ impl Harness {
         self.ex.accumulate(&request, Mode::Commit).unwrap()
     }
 
+    fn refine_payload(&self, service: u32) -> Outcome {
+        self.refine(service)
+    }
+
     fn refine(&self, service: u32) -> Outcome {
         let request = RefineRequest {
             service,
@@ -318,8 +322,16 @@ fn check_all(backend: Backend) {
     let account = h.ex.state().account(140).unwrap().unwrap();
     assert_eq!(&buf[..32], &account.code_hash);
     assert_eq!(&buf[32..40], &(1u64 << 40).to_le_bytes());
+    let threshold = 100 + 10 * u64::from(account.storage_items) + account.storage_bytes;
+    assert_eq!(&buf[40..48], &threshold.to_le_bytes());
+    assert_eq!(&buf[48..56], &account.min_item_gas.to_le_bytes());
+    assert_eq!(&buf[56..64], &account.min_memo_gas.to_le_bytes());
     assert_eq!(&buf[64..72], &account.storage_bytes.to_le_bytes());
     assert_eq!(&buf[72..76], &account.storage_items.to_le_bytes());
+    assert_eq!(&buf[76..84], &account.gratis_storage.to_le_bytes());
+    assert_eq!(&buf[84..88], &account.created_slot.to_le_bytes());
+    assert_eq!(&buf[88..92], &account.last_accumulation_slot.to_le_bytes());
+    assert_eq!(&buf[92..96], &account.parent.to_le_bytes());
     assert_eq!(result(&run(141)).0, NONE);
     assert!(panicked(&run(142)));
     let o = run(143);
@@ -358,4 +370,127 @@ fn check_all(backend: Backend) {
     assert_eq!(result(&h.refine(140)).0, WHAT, "info");
     assert_eq!(result(&h.refine(130)).0, WHAT, "lookup");
     assert_eq!(result(&h.refine(100)).0, constants.len() as u64);
+}
+
+/// A service with `heap_pages` pages of heap after its data.
+fn big_service(id: u32, body: &str, heap_pages: u16) -> GenesisService {
+    let mut s = service(id, body, 1 << 40);
+    let (_, mut program) = StandardProgram::parse_service_code(&s.code).unwrap();
+    program.heap_pages = heap_pages;
+    s.code = program.to_service_code(b"t");
+    s
+}
+
+#[test]
+fn guests_cannot_make_the_host_work_or_allocate_without_bound() {
+    const MIB: u64 = 1 << 20;
+    let spec = ChainSpec::dev();
+    let max_output = u64::from(spec.protocol.max_report_output);
+    let services = vec![
+        // `log` with ranges of almost 4 GiB, over and over: cheap to refuse, nothing logged.
+        service(
+            200,
+            &format!(
+                "load_imm r3, 1000\nfallthrough\nagain:\n{}add_imm_64 r3, r3, -1\nbranch_ne_imm r3, 0, again\n",
+                call(100, &[0, KEY, 0xFFFF_0000, KEY, 0xFFFF_0000])
+            ),
+            1 << 40,
+        ),
+        // 1 MiB values written 70 times: the 64 MiB per-invocation budget answers FULL.
+        big_service(
+            201,
+            &format!(
+                "load_imm r3, 70\nfallthrough\nagain:\n{}add_imm_64 r3, r3, -1\nbranch_ne_imm r3, 0, again\n",
+                call(4, &[KEY, 3, 0x22000, MIB])
+            ),
+            300,
+        ),
+        // Removing keys that do not exist records nothing.
+        service(202, &call(4, &[KEY, 2, 0, 0]), 1 << 40),
+        // Refine's entropy is the zero hash.
+        service(203, &call(1, &[BUF, 0, 64, 1, 0]), 1 << 40),
+        // An output longer than the chain's max_report_output.
+        big_service(
+            204,
+            &format!("load_imm r7, {OUT}\nload_imm r8, {}\njump_ind r0, 0\n", max_output + 1),
+            16,
+        ),
+    ];
+    let h = Harness::new(services, Backend::Auto);
+
+    let o = h.accumulate(200);
+    assert_eq!(o.status, ExitStatus::Halt);
+    assert_eq!(o.host_calls.get("log"), Some(&1000));
+    assert!(o.logs.is_empty() && o.logs_dropped == 0);
+
+    let o = h.accumulate(201);
+    assert_eq!(result(&o).0, FULL, "the last write is refused");
+    assert!(o.committed);
+    assert_eq!(o.writes.storage.len(), 1);
+
+    let o = h.accumulate(202);
+    assert_eq!(result(&o).0, NONE);
+    assert!(o.writes.is_empty(), "nothing recorded: {:?}", o.writes);
+
+    let o = h.refine(203);
+    let (v, buf) = result(&o);
+    assert_eq!((v, &buf[..32]), (32, &[0u8; 32][..]));
+
+    let o = h.refine(204);
+    assert_eq!(o.status, ExitStatus::OutputTooLarge);
+    assert!(o.output.is_empty());
+    let o = h.accumulate(204);
+    assert_eq!(
+        o.status,
+        ExitStatus::Halt,
+        "accumulate drops an oversized output"
+    );
+    assert!(o.output.is_empty());
+}
+
+#[test]
+fn cached_code_still_needs_the_service_to_have_its_preimage() {
+    let h = Harness::new(Vec::new(), Backend::Interpreter);
+    let dev = h.ex.state().account(1).unwrap().unwrap();
+    h.ex.update_state(|_| {
+        let mut changes = kiln_state::Changes::default();
+        changes.set_account(
+            30,
+            kiln_state::ServiceAccount {
+                code_hash: dev.code_hash,
+                balance: 1 << 40,
+                ..Default::default()
+            },
+        );
+        Ok((changes, ()))
+    })
+    .unwrap();
+    assert_eq!(h.refine_payload(1).status, ExitStatus::Halt);
+    let o = h.refine_payload(30);
+    assert!(
+        matches!(&o.status, ExitStatus::BadCode(why) if why.contains("not in its preimages")),
+        "{o:?}"
+    );
+}
+
+#[test]
+fn a_time_limit_ends_runs_at_their_next_host_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = ChainSpec::dev();
+    let db = open_state(dir.path(), &spec).unwrap();
+    let config = ExecutorConfig {
+        time_limit: Some(std::time::Duration::ZERO),
+        ..ExecutorConfig::default()
+    };
+    let ex = ServiceExecutor::new(Arc::new(db), Arc::new(spec), config);
+    let request = AccumulateRequest {
+        service: 1,
+        slot: 1,
+        gas: 1_000_000,
+        operands: Vec::new(),
+        entropy: [0; 32],
+    };
+    let o = ex.accumulate(&request, Mode::Commit).unwrap();
+    assert_eq!(o.status, ExitStatus::TimeLimit);
+    assert!(o.writes.is_empty() && !o.committed);
 }

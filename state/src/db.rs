@@ -66,6 +66,8 @@ fn decode<T: Decode>(bytes: &[u8], what: impl Fn() -> String) -> Result<T, State
 /// The state database.
 pub struct StateDb {
     db: DB,
+    /// Held by writers that read, compute and commit (see [`StateDb::write_lock`]).
+    writer: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for StateDb {
@@ -124,7 +126,10 @@ impl StateDb {
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&options, path, descriptors)?;
-        let state = Self { db };
+        let state = Self {
+            db,
+            writer: std::sync::Mutex::new(()),
+        };
         state.check_or_stamp(chain_spec)?;
         Ok(state)
     }
@@ -254,6 +259,15 @@ impl StateDb {
         Ok(())
     }
 
+    /// Serialises writers that read the state, compute writes from it and commit them, so
+    /// that two never build on the same state and lose one's writes. Plain commits do not
+    /// take it; every read-compute-commit sequence must.
+    pub fn write_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// A consistent view of the state as committed now; later commits do not show in it.
     pub fn snapshot(&self) -> Snapshot<'_> {
         Snapshot {
@@ -275,6 +289,13 @@ impl StateRead for StateDb {
         Ok(self
             .db
             .get_cf(self.cf(PREIMAGES), schema::preimage_key(id, hash))?)
+    }
+
+    fn has_preimage(&self, id: ServiceId, hash: &Hash) -> Result<bool, StateError> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(PREIMAGES), schema::preimage_key(id, hash))?
+            .is_some())
     }
 
     fn storage(&self, id: ServiceId, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
@@ -302,6 +323,13 @@ impl StateRead for Snapshot<'_> {
         Ok(self
             .snapshot
             .get_cf(self.state.cf(PREIMAGES), schema::preimage_key(id, hash))?)
+    }
+
+    fn has_preimage(&self, id: ServiceId, hash: &Hash) -> Result<bool, StateError> {
+        Ok(self
+            .snapshot
+            .get_pinned_cf(self.state.cf(PREIMAGES), schema::preimage_key(id, hash))?
+            .is_some())
     }
 
     fn storage(&self, id: ServiceId, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {

@@ -30,6 +30,11 @@ pub trait StateRead {
     fn account(&self, id: ServiceId) -> Result<Option<ServiceAccount>, StateError>;
     /// Service `id`'s preimage (its code blob, say) of `hash`.
     fn preimage(&self, id: ServiceId, hash: &Hash) -> Result<Option<Vec<u8>>, StateError>;
+    /// Whether service `id` has the preimage of `hash` (without copying it where the store
+    /// can avoid that).
+    fn has_preimage(&self, id: ServiceId, hash: &Hash) -> Result<bool, StateError> {
+        Ok(self.preimage(id, hash)?.is_some())
+    }
     /// Service `id`'s storage value at `key`.
     fn storage(&self, id: ServiceId, key: &[u8]) -> Result<Option<Vec<u8>>, StateError>;
 }

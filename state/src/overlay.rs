@@ -57,6 +57,13 @@ impl StateRead for Overlay<'_> {
         }
     }
 
+    fn has_preimage(&self, id: ServiceId, hash: &Hash) -> Result<bool, StateError> {
+        match self.changes.preimages.get(&(id, *hash)) {
+            Some(written) => Ok(written.is_some()),
+            None => self.base.has_preimage(id, hash),
+        }
+    }
+
     fn storage(&self, id: ServiceId, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         match self.changes.storage.get(&(id, key.to_vec())) {
             Some(written) => Ok(written.clone()),

@@ -24,12 +24,18 @@ fn in_space(addr: u64, len: u64) -> Option<u32> {
     u32::try_from(addr).ok()
 }
 
-/// Whether `[addr, addr + len)` can be accessed with `need` (an empty range always can).
-pub(super) fn accessible(kernel: &Kernel, addr: u64, len: u64, need: Access) -> bool {
-    if len == 0 {
-        return true;
-    }
-    in_space(addr, len).is_some_and(|a| kernel.memory().check_range(a, len, need).is_ok())
+/// Whether `[addr, addr + len)` is readable (an empty range always is). O(log runs of
+/// accessible pages) for any length: guest-chosen lengths cost no host time.
+pub(super) fn readable(kernel: &Kernel, addr: u64, len: u64) -> bool {
+    len == 0 || in_space(addr, len).is_some_and(|a| kernel.memory().is_readable(a, len))
+}
+
+/// Whether `[addr, addr + len)` is writable (an empty range always is). Callers pass lengths
+/// bounded by what they write.
+fn writable(kernel: &Kernel, addr: u64, len: u64) -> bool {
+    len == 0
+        || in_space(addr, len)
+            .is_some_and(|a| kernel.memory().check_range(a, len, Access::Write).is_ok())
 }
 
 /// Reads `[addr, addr + len)`, at most `max` bytes.
@@ -39,7 +45,7 @@ pub(super) fn read(
     len: u64,
     max: usize,
 ) -> Result<Vec<u8>, GuestError> {
-    if !accessible(kernel, addr, len, Access::Read) {
+    if !readable(kernel, addr, len) {
         return Err(GuestError::Fault);
     }
     if len > max as u64 {
@@ -60,7 +66,7 @@ pub(super) fn write(kernel: &mut Kernel, addr: u64, data: &[u8]) -> Result<(), G
     if data.is_empty() {
         return Ok(());
     }
-    if !accessible(kernel, addr, data.len() as u64, Access::Write) {
+    if !writable(kernel, addr, data.len() as u64) {
         return Err(GuestError::Fault);
     }
     kernel

@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 
 use kiln_chain_spec::ChainSpec;
 use kiln_pvm::host_calls::{codes, HostCall};
-use kiln_pvm::{Access, Kernel};
+use kiln_pvm::Kernel;
 use kiln_state::{Changes, Hash, Overlay, ServiceAccount, ServiceId, StateRead};
 
-use super::args::{push_u32, push_u64, sequence};
+use super::args::{push_u32, push_u64};
 use super::guest::{self, GuestError};
 use super::{ExecError, LogLine};
 
@@ -23,6 +23,9 @@ pub(super) const MAX_KEY_BYTES: usize = 1 << 20;
 pub(super) const MAX_VALUE_BYTES: usize = 16 << 20;
 /// Longest log target or message kept (longer ones are cut).
 const MAX_LOG_BYTES: usize = 4096;
+/// Key and value bytes one invocation may write in all (more `write`s answer `FULL`): the
+/// overlay holding them is host memory.
+pub(super) const MAX_WRITTEN_BYTES: u64 = 64 << 20;
 
 /// The invocation the host functions serve, with what `fetch` can return.
 pub(super) enum Invocation<'a> {
@@ -35,8 +38,10 @@ pub(super) enum Invocation<'a> {
     },
     /// Accumulate.
     Accumulate {
-        /// The encoded operands (`fetch` 14 and 15).
+        /// The encoded operands (`fetch` 15).
         operands: &'a [Vec<u8>],
+        /// All of them as one sequence (`fetch` 14).
+        all_operands: &'a [u8],
         /// `η'₀` (`fetch` 1).
         entropy: &'a Hash,
     },
@@ -66,6 +71,8 @@ pub(super) struct HostEnv<'a> {
     logs: Vec<LogLine>,
     logs_dropped: u64,
     max_logs: usize,
+    /// Key and value bytes written so far.
+    written_bytes: u64,
 }
 
 /// What an invocation's host functions did.
@@ -95,6 +102,7 @@ impl<'a> HostEnv<'a> {
             logs: Vec::new(),
             logs_dropped: 0,
             max_logs,
+            written_bytes: 0,
         }
     }
 
@@ -199,6 +207,8 @@ fn fetch(kernel: &mut Kernel, env: &HostEnv<'_>) -> Effect {
     let [o, f, l, selector, index] = regs(kernel);
     let v: Option<Cow<'_, [u8]>> = match (selector, &env.invocation) {
         (0, _) => Some(Cow::Owned(env.spec.protocol.encode_constants())),
+        // Refine's entropy is the zero hash (GP 0.7: `n = H₀`).
+        (1, Invocation::Refine { .. }) => Some(Cow::Borrowed(&[0u8; 32][..])),
         (1, Invocation::Accumulate { entropy, .. }) => Some(Cow::Borrowed(&entropy[..])),
         (
             13,
@@ -207,7 +217,7 @@ fn fetch(kernel: &mut Kernel, env: &HostEnv<'_>) -> Effect {
                 item_index,
             },
         ) if index == u64::from(*item_index) => Some(Cow::Borrowed(payload)),
-        (14, Invocation::Accumulate { operands, .. }) => Some(Cow::Owned(sequence(operands))),
+        (14, Invocation::Accumulate { all_operands, .. }) => Some(Cow::Borrowed(all_operands)),
         (15, Invocation::Accumulate { operands, .. }) => usize::try_from(index)
             .ok()
             .and_then(|i| operands.get(i))
@@ -263,6 +273,14 @@ fn write(kernel: &mut Kernel, env: &mut HostEnv<'_>) -> Result<Effect, ExecError
         (Ok(key), Ok(value)) => (key, value),
     };
     let old = env.state.storage(env.service, &key)?;
+    if old.is_none() && value.is_none() {
+        // Removing what is not there changes nothing (and records nothing).
+        return Ok(Effect::Return(codes::NONE));
+    }
+    let adds = key.len() as u64 + value.as_ref().map_or(0, |v| v.len() as u64);
+    if env.written_bytes + adds > MAX_WRITTEN_BYTES {
+        return Ok(Effect::Return(codes::FULL));
+    }
     let mut account = env.account.clone();
     let item_bytes = |v: &[u8]| 34 + key.len() as u64 + v.len() as u64;
     if let Some(old) = &old {
@@ -276,6 +294,7 @@ fn write(kernel: &mut Kernel, env: &mut HostEnv<'_>) -> Result<Effect, ExecError
     if threshold(&account, env.spec) > account.balance {
         return Ok(Effect::Return(codes::FULL));
     }
+    env.written_bytes += adds;
     env.state.set_storage(env.service, &key, value);
     env.state.set_account(env.service, account.clone());
     env.account = account;
@@ -327,7 +346,7 @@ fn log(kernel: &mut Kernel, env: &mut HostEnv<'_>) -> Effect {
     let [level, target_at, target_len, message_at, message_len] = regs(kernel);
     let text = |at: u64, len: u64| -> Option<String> {
         let shown = len.min(MAX_LOG_BYTES as u64);
-        if !guest::accessible(kernel, at, len, Access::Read) {
+        if !guest::readable(kernel, at, len) {
             return None;
         }
         let bytes = guest::read(kernel, at, shown, MAX_LOG_BYTES).ok()?;
@@ -338,8 +357,9 @@ fn log(kernel: &mut Kernel, env: &mut HostEnv<'_>) -> Effect {
     else {
         return Effect::Return(codes::WHAT);
     };
-    emit(env.service, level, &target, &message);
     if env.logs.len() < env.max_logs {
+        // Only kept lines reach the node's log: a guest cannot flood it.
+        emit(env.service, level, &target, &message);
         env.logs.push(LogLine {
             level,
             target,

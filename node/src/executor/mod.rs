@@ -12,11 +12,12 @@ mod host;
 mod profile;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kiln_chain_spec::ChainSpec;
-use kiln_pvm::kernel::KernelConfig;
+use kiln_pvm::kernel::{KernelConfig, KernelError};
+use kiln_pvm::standard::StandardError;
 use kiln_pvm::{Backend, Kernel, KernelExit};
 use kiln_state::{Changes, Hash, Overlay, ServiceId, StateDb, StateError, StateRead};
 
@@ -41,6 +42,9 @@ pub struct ExecutorConfig {
     pub kernel: KernelConfig,
     /// Guest log lines kept in an outcome (more are counted, not kept).
     pub max_log_lines: usize,
+    /// Wall-clock limit of one invocation, checked at each host call (gas bounds the rest):
+    /// beyond it the invocation ends as `time-limit` and keeps nothing. `None`: gas only.
+    pub time_limit: Option<Duration>,
 }
 
 impl Default for ExecutorConfig {
@@ -50,6 +54,7 @@ impl Default for ExecutorConfig {
             code_cache_bytes: 256 << 20,
             kernel: KernelConfig::default(),
             max_log_lines: 256,
+            time_limit: None,
         }
     }
 }
@@ -110,6 +115,11 @@ pub enum ExitStatus {
     BadCode(String),
     /// The service's code is larger than the chain allows (GP BIG).
     CodeTooBig,
+    /// The output is larger than the chain's `max_report_output` (GP ⊖; refine only: an
+    /// accumulate's oversized output is just dropped).
+    OutputTooLarge,
+    /// The invocation ran past the node's wall-clock limit (a node policy, not GP).
+    TimeLimit,
     /// The host could not give the invocation the resources it needed (address space, say).
     HostFailure(String),
 }
@@ -125,6 +135,8 @@ impl ExitStatus {
             ExitStatus::OutOfGas => "out-of-gas",
             ExitStatus::BadCode(_) => "bad-code",
             ExitStatus::CodeTooBig => "code-too-big",
+            ExitStatus::OutputTooLarge => "oversize",
+            ExitStatus::TimeLimit => "time-limit",
             ExitStatus::HostFailure(_) => "host-failure",
         }
     }
@@ -190,9 +202,6 @@ pub struct ServiceExecutor {
     spec: Arc<ChainSpec>,
     cache: Arc<CodeCache>,
     config: ExecutorConfig,
-    /// Held from snapshot to commit by committing invocations, so that two of them never
-    /// build on the same state and lose one's writes.
-    commit_lock: Mutex<()>,
 }
 
 impl std::fmt::Debug for ServiceExecutor {
@@ -223,7 +232,6 @@ impl ServiceExecutor {
             spec,
             cache,
             config,
-            commit_lock: Mutex::new(()),
         }
     }
 
@@ -319,16 +327,16 @@ impl ServiceExecutor {
         check_gas(request.gas, limit, "max_block_gas")?;
         let args = args::accumulate(request);
         let operands = args::encode_operands(&request.operands);
+        let all_operands = args::sequence(&operands);
         let invocation = Invocation::Accumulate {
             operands: &operands,
+            all_operands: &all_operands,
             entropy: &request.entropy,
         };
+        // Held from snapshot to commit, so that two committing calls never build on the
+        // same state.
         let guard = match mode {
-            Mode::Commit => Some(
-                self.commit_lock
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
-            ),
+            Mode::Commit => Some(self.state.write_lock()),
             Mode::DryRun => None,
         };
         let snapshot = self.state.snapshot();
@@ -359,10 +367,7 @@ impl ServiceExecutor {
         &self,
         update: impl FnOnce(&dyn StateRead) -> Result<(Changes, T), StateError>,
     ) -> Result<T, StateError> {
-        let _guard = self
-            .commit_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = self.state.write_lock();
         let snapshot = self.state.snapshot();
         let (changes, result) = update(&snapshot)?;
         self.state.commit(&changes)?;
@@ -408,33 +413,52 @@ impl ServiceExecutor {
         } else {
             self.config.backend
         };
-        let prepared = match self.prepare(base, service, &account.code_hash, backend) {
+        // The code must be among this service's own preimages, cached or not.
+        let prepared = if !base.has_preimage(service, &account.code_hash)? {
+            Err(CodeError::Missing(hex(&account.code_hash)))
+        } else {
+            self.prepare(base, service, &account.code_hash, backend)
+        };
+        let prepared = match prepared {
             Ok(prepared) => prepared,
             Err(CodeError::State(e)) => return Err(ExecError::Setup(e)),
-            Err(CodeError::TooBig { .. }) => {
-                outcome.status = ExitStatus::CodeTooBig;
-                outcome.elapsed = started.elapsed();
-                return Ok(Run::ended(outcome));
-            }
             Err(e) => {
-                outcome.status = ExitStatus::BadCode(e.to_string());
+                outcome.status = match e {
+                    CodeError::TooBig { .. } => ExitStatus::CodeTooBig,
+                    // Not a program: GP's Y = ∅, a panic using no gas.
+                    CodeError::InvalidProgram(_) => ExitStatus::Panic,
+                    CodeError::Panicked(why) => ExitStatus::HostFailure(why),
+                    other => ExitStatus::BadCode(other.to_string()),
+                };
                 outcome.elapsed = started.elapsed();
                 return Ok(Run::ended(outcome));
             }
         };
         outcome.backend = prepared.code.backend();
-        let mut kernel = match Kernel::from_code(
+        let max_output = u64::from(self.spec.protocol.max_report_output);
+        let config = KernelConfig {
+            max_output_bytes: max_output,
+            ..self.config.kernel
+        };
+        let refining = matches!(invocation, Invocation::Refine { .. });
+        let kernel = Kernel::from_code(
             &prepared.program,
             prepared.code.clone(),
             args,
             pc,
             gas as i64,
-            self.config.kernel,
-        ) {
+            config,
+        );
+        let mut kernel = match kernel {
             Ok(kernel) => kernel,
+            Err(KernelError::Standard(StandardError::Memory(e))) | Err(KernelError::Memory(e)) => {
+                outcome.status = ExitStatus::HostFailure(format!("guest memory: {e}"));
+                outcome.elapsed = started.elapsed();
+                return Ok(Run::ended(outcome));
+            }
             // The program's layout cannot hold these arguments: GP's Y = ∅, a panic using
             // no gas.
-            Err(kiln_pvm::kernel::KernelError::Standard(_)) => {
+            Err(KernelError::Standard(_)) => {
                 outcome.status = ExitStatus::Panic;
                 outcome.elapsed = started.elapsed();
                 return Ok(Run::ended(outcome));
@@ -450,10 +474,18 @@ impl ServiceExecutor {
             invocation,
             self.config.max_log_lines,
         );
+        let deadline = self.config.time_limit.map(|limit| started + limit);
         loop {
             match kernel.run() {
+                KernelExit::HostCall(_) if deadline.is_some_and(|d| Instant::now() > d) => {
+                    outcome.status = ExitStatus::TimeLimit;
+                    break;
+                }
                 KernelExit::HostCall(id) => host::call(&mut kernel, &mut env, id)?,
                 KernelExit::Halt(output) => {
+                    if refining && kernel.reg(8) > max_output {
+                        outcome.status = ExitStatus::OutputTooLarge;
+                    }
                     outcome.output = output;
                     break;
                 }
@@ -508,9 +540,11 @@ impl ServiceExecutor {
                 .preimage(service, code_hash)
                 .map_err(|e| CodeError::State(e.to_string()))?
                 .ok_or_else(|| CodeError::Missing(hex(code_hash)))?;
-            if blob.len() as u64 > limit {
+            // GP's limit is on the code after its metadata.
+            let code_len = blob.len() - metadata_prefix_len(&blob)?;
+            if code_len as u64 > limit {
                 return Err(CodeError::TooBig {
-                    size: blob.len(),
+                    size: code_len,
                     limit,
                 });
             }
@@ -535,6 +569,16 @@ impl Run {
             profile: None,
         }
     }
+}
+
+/// Bytes of `E(↕metadata)` at the start of a service code blob.
+fn metadata_prefix_len(blob: &[u8]) -> Result<usize, CodeError> {
+    let mut reader = kiln_pvm::codec::Reader::new(blob);
+    let bad = |what: &str| CodeError::BadMetadata(format!("{what} is cut short"));
+    let len = reader.natural().map_err(|_| bad("the metadata length"))?;
+    let len = usize::try_from(len).map_err(|_| bad("the metadata"))?;
+    reader.take(len).map_err(|_| bad("the metadata"))?;
+    Ok(reader.offset())
 }
 
 fn check_gas(gas: u64, limit: u64, name: &str) -> Result<(), ExecError> {

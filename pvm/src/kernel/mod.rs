@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use crate::host_calls::HostCall;
 use crate::interpreter::ExitReason;
-use crate::memory::{Access, Memory, MemoryError};
+use crate::memory::{Memory, MemoryError};
 use crate::standard::{StandardError, StandardProgram};
 use crate::vm::{Backend, Code, PrepareError, Vm};
 use crate::Profile;
@@ -86,6 +86,9 @@ pub struct KernelConfig {
     pub max_address_spaces: usize,
     /// Bytes of code blobs COMPILE may take in one invocation, all programs together.
     pub max_compiled_bytes: u64,
+    /// Longest output the root's halt returns; a longer `[φ7, φ7 + φ8)` gives an empty output
+    /// (the embedder can tell from `φ8`).
+    pub max_output_bytes: u64,
 }
 
 impl Default for KernelConfig {
@@ -94,6 +97,7 @@ impl Default for KernelConfig {
             page_budget: abi::DEFAULT_PAGE_BUDGET,
             max_address_spaces: abi::DEFAULT_MAX_ADDRESS_SPACES,
             max_compiled_bytes: abi::DEFAULT_MAX_COMPILED_BYTES,
+            max_output_bytes: u64::from(u32::MAX),
         }
     }
 }
@@ -415,14 +419,11 @@ impl Kernel {
 
     /// The root's output after a halt: `[φ7, φ7 + φ8)` if readable, else empty.
     fn root_output(&mut self) -> Vec<u8> {
+        let max = self.config.max_output_bytes;
         let vm = self.active_vm();
         let (addr, len) = (vm.reg(7), vm.reg(8));
-        let readable = u32::try_from(addr).is_ok()
-            && len <= u64::from(u32::MAX)
-            && vm
-                .memory()
-                .check_range(addr as u32, len, Access::Read)
-                .is_ok();
+        let readable =
+            u32::try_from(addr).is_ok() && len <= max && vm.memory().is_readable(addr as u32, len);
         if !readable {
             return Vec::new();
         }

@@ -446,6 +446,20 @@ impl Memory {
         Ok(())
     }
 
+    /// Whether every byte of `[addr, addr + len)` is readable, the range not wrapping past
+    /// 2³². Costs O(log runs of accessible pages) whatever the length, so host functions can
+    /// check guest-chosen lengths of any size.
+    pub fn is_readable(&self, addr: u32, len: u64) -> bool {
+        if len == 0 {
+            return true;
+        }
+        let end = match u64::from(addr).checked_add(len) {
+            Some(end) if end <= 1 << 32 => end,
+            _ => return false,
+        };
+        self.runs.covers(addr >> 12, ((end - 1) >> 12) as u32)
+    }
+
     /// Checks that every byte of `[addr, addr + len)` has at least `need`.
     pub fn check_range(&self, addr: u32, len: u64, need: Access) -> Result<(), MemoryFault> {
         if len == 0 {
@@ -610,6 +624,32 @@ impl Memory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readability_is_decided_by_runs_and_agrees_with_check_range() {
+        let mut m = Memory::new().unwrap();
+        m.set_access(0x20000, 3 * 4096, Access::Write).unwrap();
+        m.set_access(0x23000, 4096, Access::Read).unwrap();
+        m.set_access(0xFFFF_F000, 4096, Access::Read).unwrap();
+        let cases: [(u32, u64); 10] = [
+            (0x20000, 0),
+            (0x20000, 4 * 4096),
+            (0x20000, 4 * 4096 + 1),
+            (0x1FFFF, 2),
+            (0x23FFF, 1),
+            (0x24000, 1),
+            (0x10, 0),
+            (0xFFFF_F000, 4096),
+            (0xFFFF_F000, 4097),
+            (0x20000, u64::from(u32::MAX)),
+        ];
+        for (addr, len) in cases {
+            let wraps = u64::from(addr) + len > 1 << 32; // no overflow: len < 2^33 here
+            let checked = !wraps && m.check_range(addr, len, Access::Read).is_ok();
+            assert_eq!(m.is_readable(addr, len), checked, "{addr:#x} + {len}");
+        }
+        assert!(!m.is_readable(0x20000, u64::MAX));
+    }
 
     #[test]
     fn faults_report_the_lowest_bad_page() {

@@ -23,6 +23,14 @@ impl PageRuns {
             .is_some_and(|(_, &last)| last >= page)
     }
 
+    /// Whether pages `first..=last` all lie in one run (are all accessible).
+    pub(super) fn covers(&self, first: u32, last: u32) -> bool {
+        self.runs
+            .range(..=first)
+            .next_back()
+            .is_some_and(|(_, &end)| end >= last)
+    }
+
     /// Marks pages `first..=last` accessible or not.
     pub(super) fn set(&mut self, first: u32, last: u32, accessible: bool) {
         debug_assert!(first <= last);
