@@ -90,7 +90,7 @@ impl NodeMetrics {
             compiled_bytes: counter(
                 registry,
                 "kiln_compiled_code_bytes_total",
-                "Bytes of code produced by preparations (machine code on the recompiler)",
+                "Bytes held by prepared programs (decoded code, data, and machine code on the recompiler)",
             )?,
             cache_hits: counter(registry, "kiln_code_cache_hits_total", "Code cache hits")?,
             cache_misses: counter(

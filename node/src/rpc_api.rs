@@ -342,6 +342,10 @@ impl NodeApi for NodeService {
         }
     }
 
+    fn dev_methods(&self) -> Result<(), ApiError> {
+        self.dev_only("kiln_uploadCode and kiln_applyAccumulate")
+    }
+
     fn version(&self) -> Version {
         let spec = self.executor.spec();
         Version {

@@ -77,4 +77,7 @@ pub trait NodeApi: Send + Sync + 'static {
     fn health(&self) -> Health;
     /// `kiln_version`.
     fn version(&self) -> Version;
+    /// Whether this chain allows `kiln_uploadCode` and `kiln_applyAccumulate`; when it does
+    /// not, the error names the chain.
+    fn dev_methods(&self) -> Result<(), ApiError>;
 }

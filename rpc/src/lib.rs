@@ -4,7 +4,8 @@
 //! - [`types`]: parameters and results (camelCase JSON, hex bytes);
 //! - [`api`]: the jsonrpsee server/client traits and [`NodeApi`], what the node implements;
 //! - [`error`]: [`ApiError`] and the stable error codes;
-//! - [`server`]: [`RpcServer`]: limits, the execution pool, timeouts, draining;
+//! - [`server`]: [`RpcServer`]: limits, timeouts, draining;
+//! - [`pool`]: the execution pool (a thread per core, one bounded queue);
 //! - [`metrics`]: RPC request metrics and the middleware recording them;
 //! - [`metrics_server`]: `GET /metrics`.
 
@@ -14,6 +15,7 @@ pub mod api;
 pub mod error;
 pub mod metrics;
 pub mod metrics_server;
+pub mod pool;
 pub mod server;
 pub mod types;
 

@@ -33,7 +33,7 @@ impl RpcMetrics {
                 "kiln_rpc_request_duration_seconds",
                 "Time to answer a JSON-RPC call, by method",
             )
-            .buckets(prometheus::exponential_buckets(0.00005, 4.0, 10)?),
+            .buckets(prometheus::exponential_buckets(0.00005, 4.0, 11)?),
             &["method"],
         )?;
         registry.register(Box::new(requests.clone()))?;

@@ -3,7 +3,7 @@
 //! `rpc_methods`, and draining on shutdown.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,11 +11,11 @@ use jsonrpsee::core::{async_trait, RpcResult};
 use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
 use jsonrpsee::server::{Server, ServerHandle};
 use jsonrpsee::RpcModule;
-use tokio::sync::Semaphore;
 
 use crate::api::{KilnApiServer, NodeApi};
 use crate::error::ApiError;
 use crate::metrics::{MetricsService, RpcMetrics};
+use crate::pool::{ExecPool, Refused};
 use crate::types::{
     AccumulateParams, Bytes, ExecutionResult, Hash32, Health, RefineParams, ServiceInfo,
     UploadCodeParams, UploadResult, Version,
@@ -34,7 +34,7 @@ pub struct ServerConfig {
     pub max_connections: u32,
     /// Executions running at once (the node's cores).
     pub execution_slots: usize,
-    /// Executions that may wait for a slot; more are refused as busy.
+    /// Executions that may wait for a worker; more are refused as busy.
     pub queue: usize,
     /// Wall-clock limit of one call, waiting for a slot included.
     pub call_timeout: Duration,
@@ -57,8 +57,7 @@ impl Default for ServerConfig {
 /// Shared by the method handlers.
 struct Shared {
     api: Arc<dyn NodeApi>,
-    slots: Arc<Semaphore>,
-    waiting: AtomicUsize,
+    pool: Arc<ExecPool>,
     in_flight: Arc<AtomicU64>,
     stopping: AtomicBool,
     config: ServerConfig,
@@ -84,7 +83,7 @@ impl Drop for InFlight {
 struct Handlers(Arc<Shared>);
 
 impl Handlers {
-    /// Runs `f` on a blocking thread once an execution slot is free.
+    /// Runs `f` on the execution pool, waiting at most the call timeout.
     async fn execute<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn NodeApi) -> Result<T, ApiError> + Send + 'static,
@@ -93,37 +92,26 @@ impl Handlers {
         if shared.stopping.load(Ordering::SeqCst) {
             return Err(ApiError::Stopping);
         }
-        let started = Instant::now();
         let limit = shared.config.call_timeout;
-        let permit = match shared.slots.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                if shared.waiting.fetch_add(1, Ordering::SeqCst) >= shared.config.queue {
-                    shared.waiting.fetch_sub(1, Ordering::SeqCst);
-                    return Err(ApiError::Busy);
-                }
-                let acquired =
-                    tokio::time::timeout(limit, shared.slots.clone().acquire_owned()).await;
-                shared.waiting.fetch_sub(1, Ordering::SeqCst);
-                match acquired {
-                    Err(_) => return Err(ApiError::Timeout(limit.as_millis() as u64)),
-                    Ok(Err(_)) => return Err(ApiError::Stopping),
-                    Ok(Ok(permit)) => permit,
-                }
-            }
-        };
         let api = shared.api.clone();
         let in_flight = InFlight::new(&shared.in_flight);
-        // The slot is held until the execution ends, also when the caller stops waiting: gas
-        // bounds the run, and a timed-out call must not let more runs pile up than slots.
-        let task = tokio::task::spawn_blocking(move || {
-            let _held = (permit, in_flight);
-            f(&*api)
-        });
-        let left = limit.saturating_sub(started.elapsed());
-        match tokio::time::timeout(left, task).await {
+        // The run keeps its worker until it ends, also when the caller stops waiting: gas
+        // and the executor's time limit bound it.
+        let done = shared
+            .pool
+            .submit(move || {
+                let _counted = in_flight;
+                f(&*api)
+            })
+            .map_err(|refused| match refused {
+                Refused::Busy => ApiError::Busy,
+                Refused::Stopped => ApiError::Stopping,
+            })?;
+        match tokio::time::timeout(limit, done).await {
             Ok(Ok(result)) => result,
-            Ok(Err(join)) => Err(ApiError::Internal(format!("the execution failed: {join}"))),
+            Ok(Err(_)) => Err(ApiError::Internal(
+                "the execution failed unexpectedly".into(),
+            )),
             Err(_) => Err(ApiError::Timeout(limit.as_millis() as u64)),
         }
     }
@@ -153,6 +141,7 @@ impl KilnApiServer for Handlers {
     }
 
     async fn apply_accumulate(&self, request: AccumulateParams) -> RpcResult<ExecutionResult> {
+        self.0.api.dev_methods()?;
         Ok(self
             .execute(move |api| api.apply_accumulate(request))
             .await?)
@@ -179,6 +168,7 @@ impl KilnApiServer for Handlers {
     }
 
     async fn upload_code(&self, request: UploadCodeParams) -> RpcResult<UploadResult> {
+        self.0.api.dev_methods()?;
         Ok(self.execute(move |api| api.upload_code(request)).await?)
     }
 
@@ -235,8 +225,7 @@ impl RpcServer {
     ) -> Result<Self, std::io::Error> {
         let shared = Arc::new(Shared {
             api,
-            slots: Arc::new(Semaphore::new(config.execution_slots.max(1))),
-            waiting: AtomicUsize::new(0),
+            pool: ExecPool::new(config.execution_slots, config.queue)?,
             in_flight: Arc::new(AtomicU64::new(0)),
             stopping: AtomicBool::new(false),
             config: config.clone(),

@@ -208,8 +208,8 @@ pub struct BlockGas {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionResult {
-    /// `halt`, `panic`, `page-fault`, `out-of-gas`, `bad-code`, `code-too-big`,
-    /// `host-failure`.
+    /// `halt`, `panic`, `page-fault`, `out-of-gas`, `bad-code`, `code-too-big`, `oversize`,
+    /// `time-limit`, `host-failure`.
     pub status: String,
     /// More about the status (the fault address, why the code is bad).
     pub detail: Option<String>,

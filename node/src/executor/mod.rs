@@ -126,7 +126,7 @@ pub enum ExitStatus {
 
 impl ExitStatus {
     /// Stable lower-case name (`halt`, `panic`, `page-fault`, `out-of-gas`, `bad-code`,
-    /// `code-too-big`, `host-failure`).
+    /// `code-too-big`, `oversize`, `time-limit`, `host-failure`).
     pub fn name(&self) -> &'static str {
         match self {
             ExitStatus::Halt => "halt",
@@ -349,8 +349,17 @@ impl ServiceExecutor {
             invocation,
             profile,
         )?;
-        let (mut outcome, changes) = (run.outcome, run.changes);
+        let (mut outcome, mut changes) = (run.outcome, run.changes);
         if outcome.status == ExitStatus::Halt {
+            // GP: an accumulated service's last-accumulation slot is the current one.
+            let mut account = match changes.accounts.get(&request.service) {
+                Some(Some(written)) => Some(written.clone()),
+                _ => snapshot.account(request.service)?,
+            };
+            if let Some(account) = account.as_mut() {
+                account.last_accumulation_slot = request.slot;
+                changes.set_account(request.service, account.clone());
+            }
             outcome.writes = changes;
             if mode == Mode::Commit {
                 self.state.commit(&outcome.writes)?;
@@ -405,7 +414,7 @@ impl ServiceExecutor {
             committed: false,
             logs: Vec::new(),
             logs_dropped: 0,
-            backend: self.config.backend,
+            backend: resolved(self.config.backend),
             elapsed: Duration::ZERO,
         };
         let backend = if profile {
@@ -579,6 +588,15 @@ fn metadata_prefix_len(blob: &[u8]) -> Result<usize, CodeError> {
     let len = usize::try_from(len).map_err(|_| bad("the metadata"))?;
     reader.take(len).map_err(|_| bad("the metadata"))?;
     Ok(reader.offset())
+}
+
+/// The backend `Auto` means here, for reports of runs that ended before their code was ready.
+fn resolved(backend: Backend) -> Backend {
+    match backend {
+        Backend::Auto if Backend::RECOMPILER_AVAILABLE => Backend::Recompiler,
+        Backend::Auto => Backend::Interpreter,
+        other => other,
+    }
 }
 
 fn check_gas(gas: u64, limit: u64, name: &str) -> Result<(), ExecError> {
