@@ -432,7 +432,11 @@ fn guests_cannot_make_the_host_work_or_allocate_without_bound() {
 
     let o = h.accumulate(202);
     assert_eq!(result(&o).0, NONE);
-    assert!(o.writes.storage.is_empty(), "nothing recorded: {:?}", o.writes);
+    assert!(
+        o.writes.storage.is_empty(),
+        "nothing recorded: {:?}",
+        o.writes
+    );
 
     let o = h.refine(203);
     let (v, buf) = result(&o);

@@ -412,3 +412,74 @@ fn ten_thousand_malformed_requests_leave_the_node_up_and_its_state_intact() {
         Some(1u64.to_le_bytes().to_vec())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_are_safe_and_overload_is_refused_not_queued_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        dir.path(),
+        &["--call-timeout-ms", "400", "--rpc-queue", "1"],
+    );
+    let client = HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(30))
+        .build(node.url())
+        .unwrap();
+
+    // Concurrent commits never lose one another's writes.
+    let applies: Vec<_> = (0..10)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.apply_accumulate(accumulate(1)).await })
+        })
+        .collect();
+    let mut committed = 0;
+    for apply in applies {
+        match apply.await.unwrap() {
+            Ok(result) => committed += u64::from(result.committed),
+            // With a queue of one, some are refused as busy: that is the point of it.
+            Err(e) => assert!(e.to_string().contains("busy"), "{e}"),
+        }
+    }
+    assert!(committed >= 1);
+    let counter = client.storage(1, Bytes(b"counter".to_vec())).await.unwrap();
+    assert_eq!(counter, Some(Bytes(committed.to_le_bytes().to_vec())));
+
+    // Runs longer than the call timeout: callers get 1003 (timeout) or 1004 (busy), never a
+    // hang, and the node keeps answering.
+    client
+        .upload_code(UploadCodeParams {
+            service: 9,
+            code: Bytes(spinning_service()),
+            balance: None,
+        })
+        .await
+        .unwrap();
+    // More calls than workers plus the queue on any machine this runs on.
+    let spins: Vec<_> = (0..24)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.dry_run_refine(refine(9, b"", 1_000_000_000)).await })
+        })
+        .collect();
+    let (mut timeouts, mut busy) = (0, 0);
+    for spin in spins {
+        let error = spin.await.unwrap().unwrap_err().to_string();
+        if error.contains("did not finish within 400 ms") {
+            timeouts += 1;
+        } else if error.contains("busy") {
+            busy += 1;
+        } else {
+            panic!("{error}");
+        }
+    }
+    assert!(
+        timeouts >= 1 && busy >= 1,
+        "{timeouts} timeouts, {busy} busy"
+    );
+    let health = client.health().await.unwrap();
+    assert_eq!(health.status, "ok");
+    let status = tokio::task::spawn_blocking(move || node.stop())
+        .await
+        .unwrap();
+    assert!(status.success(), "exit {status:?}");
+}
