@@ -3,6 +3,8 @@
 
 #![warn(missing_docs)]
 
+pub mod suite;
+
 /// A benchmark program.
 #[derive(Debug, Clone)]
 pub struct Workload {
