@@ -264,7 +264,8 @@ impl StandardProgram {
         regs[7] = u64::from(ARGS_START);
         regs[8] = args.len() as u64;
         vm.set_regs(regs);
-        vm.set_heap_start(layout.rw_start);
+        // The program break starts at the end of the read-write region (data and heap pages).
+        vm.set_heap_start(layout.rw_start + layout.rw_size);
         vm.set_gas(gas);
         vm.set_pc(pc);
         Ok(vm)

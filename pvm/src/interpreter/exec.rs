@@ -318,10 +318,9 @@ impl Instance {
                 }
                 Sbrk if !self.sbrk_allowed => panic_at!(fld!(inst, pc)),
                 Sbrk => {
-                    set!(
-                        fld!(inst, rd),
-                        memory.sbrk(self.heap_start, get!(fld!(inst, ra)))
-                    );
+                    let (result, brk) = memory.sbrk(self.heap_start, get!(fld!(inst, ra)));
+                    self.heap_start = brk;
+                    set!(fld!(inst, rd), result);
                     i += 1;
                 }
                 CountSetBits64 => alu2!(CountSetBits64, inst),

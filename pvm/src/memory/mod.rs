@@ -592,32 +592,34 @@ impl Memory {
         out
     }
 
-    /// GP 0.7 `sbrk`: the smallest `x ≥ heap_start` such that `[x, x + size)` is not readable
-    /// becomes writable and is returned. Returns 0 (and maps nothing) when no such range fits.
-    pub fn sbrk(&mut self, heap_start: u32, size: u64) -> u64 {
+    /// GP 0.7 `sbrk` as the reference implementation runs it (and as the w3f accumulate
+    /// vectors' services expect): a program break `brk`. A `size` of 0 returns the break.
+    /// Otherwise the break moves up by `size`, every page below the new break becomes writable,
+    /// and the old break is returned, with the new one. It fails, returning 0 and changing
+    /// nothing, when the new break would reach 2³² or the pages it needs are not free (they
+    /// would run into other memory). Costs O(runs of accessible pages), never O(pages).
+    pub fn sbrk(&mut self, brk: u32, size: u64) -> (u64, u32) {
         if size == 0 {
-            return u64::from(heap_start);
+            return (u64::from(brk), brk);
         }
-        if size > SPACE as u64 {
-            return 0;
-        }
-        let mut x = u64::from(heap_start);
-        // x ≤ 2³² and size ≤ 2³², so the sum cannot overflow. Each step skips a whole run of
-        // accessible pages, so the cost is bounded by the number of runs, not of pages.
-        while x + size <= SPACE as u64 {
-            let first = (x >> 12) as u32;
-            let last = ((x + size - 1) >> 12) as u32;
-            match self.runs.overlapping_end(first, last) {
-                Some(end) => x = (u64::from(end) + 1) << 12,
-                None => {
-                    return match self.set_page_range(first, last - first + 1, Access::Write) {
-                        Ok(()) => x,
-                        Err(_) => 0,
-                    };
-                }
+        let new = match u64::from(brk).checked_add(size) {
+            Some(new) if new < SPACE as u64 => new,
+            _ => return (0, brk),
+        };
+        // Pages from the first one the old break does not reach into.
+        let first = u64::from(brk).div_ceil(u64::from(PAGE_SIZE));
+        let last = (new - 1) >> 12;
+        if first <= last {
+            let (first, last) = (first as u32, last as u32);
+            if self.runs.overlapping_end(first, last).is_some()
+                || self
+                    .set_page_range(first, last - first + 1, Access::Write)
+                    .is_err()
+            {
+                return (0, brk);
             }
         }
-        0
+        (u64::from(brk), new as u32)
     }
 }
 
@@ -688,12 +690,25 @@ mod tests {
     }
 
     #[test]
-    fn sbrk_maps_the_first_free_range() {
+    fn sbrk_moves_a_program_break() {
         let mut m = Memory::new().unwrap();
         m.set_access(0x20000, 8192, Access::Write).unwrap();
-        assert_eq!(m.sbrk(0x20000, 100), 0x22000);
+        // The break starts at the end of the read-write region.
+        assert_eq!(m.sbrk(0x22000, 0), (0x22000, 0x22000));
+        assert_eq!(m.sbrk(0x22000, 100), (0x22000, 0x22064));
         assert_eq!(m.page_access(0x22000), Access::Write);
-        assert_eq!(m.sbrk(0x20000, 0), 0x20000);
+        assert_eq!(m.page_access(0x23000), Access::None);
+        // Within the mapped page nothing new is mapped; past it, the next page is.
+        assert_eq!(m.sbrk(0x22064, 0xF9C), (0x22064, 0x23000));
+        assert_eq!(m.page_access(0x23000), Access::None);
+        assert_eq!(m.sbrk(0x23000, 1), (0x23000, 0x23001));
+        assert_eq!(m.page_access(0x23000), Access::Write);
+        // Into other memory, or past 2³²: refused, nothing changes.
+        m.set_access(0x30000, 4096, Access::Read).unwrap();
+        assert_eq!(m.sbrk(0x23001, 0x10000), (0, 0x23001));
+        assert_eq!(m.page_access(0x24000), Access::None);
+        assert_eq!(m.sbrk(0x23001, u64::MAX), (0, 0x23001));
+        assert_eq!(m.sbrk(0xFFFF_F000, 0x1000), (0, 0xFFFF_F000));
     }
 }
 
