@@ -153,8 +153,9 @@ impl NodeMetrics {
 
     /// Brings the code-cache figures up to date (before a scrape).
     pub fn sync_cache(&self, cache: &CodeCache) {
-        let now = cache.stats();
+        // Locked before reading, so that concurrent scrapes apply their snapshots in order.
         let mut last = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+        let now = cache.stats();
         self.cache_hits.inc_by(now.hits.saturating_sub(last.hits));
         self.cache_misses
             .inc_by(now.misses.saturating_sub(last.misses));

@@ -23,6 +23,18 @@ use crate::metrics::NodeMetrics;
 /// Storage a new uploaded service can pay for, beyond its code, by default.
 const UPLOAD_DEFAULT_STORAGE: u64 = 1 << 20;
 
+/// Most gas a profiled run may take: profiling runs on the interpreter and records every block.
+const MAX_PROFILED_GAS: u64 = 100_000_000;
+
+fn check_profiled_gas(profile: bool, gas: u64) -> Result<(), ApiError> {
+    if profile && gas > MAX_PROFILED_GAS {
+        return Err(ApiError::InvalidParams(format!(
+            "gas: a profiled run takes at most {MAX_PROFILED_GAS} gas (it runs on the interpreter)"
+        )));
+    }
+    Ok(())
+}
+
 /// The node's side of the API.
 pub struct NodeService {
     executor: Arc<ServiceExecutor>,
@@ -70,6 +82,28 @@ impl NodeService {
         request: AccumulateParams,
         mode: Mode,
     ) -> Result<ExecutionResult, ApiError> {
+        check_profiled_gas(request.profile, request.gas)?;
+        let p = &self.executor.spec().protocol;
+        let max_operands = usize::from(p.num_cores) * usize::from(p.max_work_items);
+        if request.operands.len() > max_operands {
+            return Err(ApiError::InvalidParams(format!(
+                "operands: {} given, at most {max_operands} (num_cores × max_work_items)",
+                request.operands.len()
+            )));
+        }
+        let max_output = p.max_report_output as usize;
+        for (i, o) in request.operands.iter().enumerate() {
+            let ok_len = match &o.result {
+                WorkResultParam::Ok(bytes) => bytes.0.len(),
+                WorkResultParam::Error(_) => 0,
+            };
+            if ok_len > max_output || o.auth_output.0.len() > max_output {
+                return Err(ApiError::InvalidParams(format!(
+                    "operands[{i}]: the result and the authorizer output take at most \
+                     {max_output} bytes each (max_report_output)"
+                )));
+            }
+        }
         let operands = request
             .operands
             .iter()
@@ -197,6 +231,7 @@ fn result(outcome: Outcome, profile: Option<Vec<BlockGas>>) -> ExecutionResult {
 
 impl NodeApi for NodeService {
     fn dry_run_refine(&self, request: RefineParams) -> Result<ExecutionResult, ApiError> {
+        check_profiled_gas(request.profile, request.gas)?;
         let call = RefineRequest {
             service: request.service,
             payload: request.payload.0,

@@ -72,6 +72,15 @@ pub struct RunOptions {
 /// Runs the node until SIGINT or SIGTERM. The addresses it listens on are written to `out`
 /// (`rpc: …`, `metrics: …`), once the servers are up.
 pub fn run_node(options: RunOptions, out: &mut dyn Write) -> Result<()> {
+    raise_file_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("kiln-rpc")
+        .build()
+        .context("starting the async runtime")?;
+    // Watched from the very start: a signal during start-up stops the node as soon as it is
+    // up (cleanly), instead of killing it half-open.
+    let mut signals = runtime.block_on(async { Signals::new() })?;
     let spec = ChainSpec::load(&options.chain).context("loading the chain spec")?;
     let db_path = options.base_path.join("chains").join(&spec.id).join("db");
     std::fs::create_dir_all(&db_path).with_context(|| format!("creating {}", db_path.display()))?;
@@ -112,11 +121,6 @@ pub fn run_node(options: RunOptions, out: &mut dyn Write) -> Result<()> {
         call_timeout: Duration::from_millis(options.call_timeout_ms),
         ..ServerConfig::default()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("kiln-rpc")
-        .build()
-        .context("starting the async runtime")?;
     let drained = runtime.block_on(async {
         let rpc = RpcServer::start(server_config, service, rpc_metrics)
             .await
@@ -140,8 +144,15 @@ pub fn run_node(options: RunOptions, out: &mut dyn Write) -> Result<()> {
         writeln!(out, "rpc: http://{}", rpc.local_addr())?;
         writeln!(out, "metrics: http://{}/metrics", metrics.local_addr())?;
         out.flush()?;
-        stop_signal().await?;
-        tracing::info!("stopping: no new calls; letting running ones finish");
+        signals.next().await;
+        tracing::info!(
+            "stopping: no new calls; letting running ones finish (a second signal exits at once)"
+        );
+        tokio::spawn(async move {
+            signals.next().await;
+            tracing::warn!("second signal: exiting without waiting (commits are synced)");
+            std::process::exit(130);
+        });
         let drained = rpc
             .shutdown(Duration::from_millis(options.shutdown_timeout_ms))
             .await;
@@ -158,14 +169,44 @@ pub fn run_node(options: RunOptions, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// Waits for SIGINT or SIGTERM.
-async fn stop_signal() -> Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut terminate = signal(SignalKind::terminate()).context("watching SIGTERM")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("watching SIGINT")?;
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = interrupt.recv() => {}
+/// SIGINT and SIGTERM, watched from creation on (a signal that arrives before `next` is
+/// awaited is not lost).
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            terminate: signal(SignalKind::terminate()).context("watching SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("watching SIGINT")?,
+        })
     }
-    Ok(())
+
+    /// The next SIGINT or SIGTERM.
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit: connections, RocksDB's files and the
+/// kernel's memfds all need descriptors, and running out makes accepting fail.
+fn raise_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }

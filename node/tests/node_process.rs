@@ -262,6 +262,25 @@ async fn every_method_works_metrics_move_and_the_node_stops_cleanly() {
         err.to_string().contains("service 404 does not exist"),
         "{err}"
     );
+    let mut profiled_big = refine(1, b"", 200_000_000);
+    profiled_big.profile = true;
+    let err = client.dry_run_refine(profiled_big).await.unwrap_err();
+    assert!(err.to_string().contains("profiled run"), "{err}");
+    let mut many = accumulate(1);
+    many.operands = vec![
+        kiln_rpc::types::OperandParam {
+            package_hash: Default::default(),
+            exports_root: Default::default(),
+            authorizer_hash: Default::default(),
+            payload_hash: Default::default(),
+            gas_limit: 0,
+            result: kiln_rpc::types::WorkResultParam::Ok(Bytes(vec![])),
+            auth_output: Bytes(vec![]),
+        };
+        33
+    ];
+    let err = client.dry_run_accumulate(many).await.unwrap_err();
+    assert!(err.to_string().contains("at most 32"), "{err}");
     let methods: serde_json::Value = client
         .request("rpc_methods", jsonrpsee::rpc_params![])
         .await
@@ -482,4 +501,46 @@ async fn concurrent_calls_are_safe_and_overload_is_refused_not_queued_forever() 
         .await
         .unwrap();
     assert!(status.success(), "exit {status:?}");
+}
+
+#[test]
+fn a_signal_during_start_up_stops_the_node_cleanly_once_it_is_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["run", "--base-path"])
+        .arg(dir.path())
+        .args(["--rpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // As soon as the node catches SIGTERM (its first act), which is before the state is open
+    // and the servers are up.
+    let caught = |pid: u32| -> bool {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .is_some_and(|mask| mask & (1 << (libc::SIGTERM - 1)) != 0)
+    };
+    let started = std::time::Instant::now();
+    while !caught(child.id()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never caught SIGTERM"
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    // SAFETY: plain kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit {status:?}");
+    let db = open_state(&dir.path().join("chains/dev/db"), &ChainSpec::dev()).unwrap();
+    assert!(db.genesis_applied().unwrap());
+    drop(db);
+    // A second start after that works.
+    let node = Node::start(dir.path(), &[]);
+    assert!(node.stop().success());
 }

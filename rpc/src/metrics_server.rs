@@ -42,7 +42,9 @@ impl MetricsServer {
                     accepted = listener.accept() => match accepted {
                         Ok((stream, _)) => stream,
                         Err(e) => {
+                            // Out of file descriptors, say: back off instead of spinning.
                             tracing::warn!("metrics: accept failed: {e}");
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                             continue;
                         }
                     },

@@ -21,6 +21,12 @@ use crate::types::{
     UploadCodeParams, UploadResult, Version,
 };
 
+/// State reads (`kiln_storage`, `kiln_code`, …) running at once; more wait for a slot.
+const READ_SLOTS: usize = 16;
+
+/// Calls in one JSON-RPC batch.
+const MAX_BATCH: u32 = 64;
+
 /// The server's limits.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -58,6 +64,8 @@ impl Default for ServerConfig {
 struct Shared {
     api: Arc<dyn NodeApi>,
     pool: Arc<ExecPool>,
+    /// State reads running at once.
+    reads: Arc<tokio::sync::Semaphore>,
     in_flight: Arc<AtomicU64>,
     stopping: AtomicBool,
     config: ServerConfig,
@@ -89,12 +97,14 @@ impl Handlers {
         f: impl FnOnce(&dyn NodeApi) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let shared = &self.0;
+        // Counted before the check, so that a shutdown that sees no call in flight sees this
+        // one refused.
+        let in_flight = InFlight::new(&shared.in_flight);
         if shared.stopping.load(Ordering::SeqCst) {
             return Err(ApiError::Stopping);
         }
         let limit = shared.config.call_timeout;
         let api = shared.api.clone();
-        let in_flight = InFlight::new(&shared.in_flight);
         // The run keeps its worker until it ends, also when the caller stops waiting: gas
         // and the executor's time limit bound it.
         let done = shared
@@ -116,15 +126,25 @@ impl Handlers {
         }
     }
 
-    /// Runs a quick state read on a blocking thread (no execution slot).
+    /// Runs a state read on a blocking thread, at most `READ_SLOTS` at once (more wait).
     async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn NodeApi) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
+        let permit = tokio::time::timeout(
+            self.0.config.call_timeout,
+            self.0.reads.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| ApiError::Busy)?
+        .map_err(|_| ApiError::Stopping)?;
         let api = self.0.api.clone();
-        tokio::task::spawn_blocking(move || f(&*api))
-            .await
-            .map_err(|e| ApiError::Internal(format!("the read failed: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            let _held = permit;
+            f(&*api)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("the read failed: {e}")))?
     }
 }
 
@@ -226,6 +246,7 @@ impl RpcServer {
         let shared = Arc::new(Shared {
             api,
             pool: ExecPool::new(config.execution_slots, config.queue)?,
+            reads: Arc::new(tokio::sync::Semaphore::new(READ_SLOTS)),
             in_flight: Arc::new(AtomicU64::new(0)),
             stopping: AtomicBool::new(false),
             config: config.clone(),
@@ -238,6 +259,11 @@ impl RpcServer {
             .max_request_body_size(config.max_request_bytes)
             .max_response_body_size(config.max_response_bytes)
             .max_connections(config.max_connections)
+            .set_batch_request_config(jsonrpsee::server::BatchRequestConfig::Limit(MAX_BATCH))
+            // Few buffered replies per WebSocket connection: a client that does not read its
+            // replies is held back instead of piling them up.
+            .set_message_buffer_capacity(16)
+            .enable_ws_ping(jsonrpsee::server::PingConfig::new())
             .build();
         let server = Server::builder()
             .set_config(limits)

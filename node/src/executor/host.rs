@@ -371,13 +371,15 @@ fn log(kernel: &mut Kernel, env: &mut HostEnv<'_>) -> Effect {
     Effect::Return(codes::WHAT)
 }
 
-/// Passes a guest log line to the node's log, under the `kiln::guest` target.
+/// Passes a guest log line to the node's log, under the `kiln::guest` target, at debug level
+/// (trace for the guest's own debug and trace levels) whatever level the guest chose: guest
+/// text never poses as the node's warnings or errors, and line breaks are escaped.
 fn emit(service: ServiceId, level: u64, target: &str, message: &str) {
-    match level {
-        0 => tracing::error!(target: "kiln::guest", service, guest_target = target, "{message}"),
-        1 => tracing::warn!(target: "kiln::guest", service, guest_target = target, "{message}"),
-        2 => tracing::info!(target: "kiln::guest", service, guest_target = target, "{message}"),
-        3 => tracing::debug!(target: "kiln::guest", service, guest_target = target, "{message}"),
-        _ => tracing::trace!(target: "kiln::guest", service, guest_target = target, "{message}"),
+    let message = message.escape_debug();
+    let target = target.escape_debug();
+    if level <= 2 {
+        tracing::debug!(target: "kiln::guest", service, level, %target, "{message}");
+    } else {
+        tracing::trace!(target: "kiln::guest", service, level, %target, "{message}");
     }
 }
