@@ -65,8 +65,8 @@ impl NodeMetrics {
         )?;
         registry.register(Box::new(executions.clone()))?;
         let gas_used = HistogramVec::new(
-            HistogramOpts::new("kiln_execution_gas_used", "Gas used per execution, by kind")
-                .buckets(exponential_buckets(100.0, 10.0, 8)?),
+            HistogramOpts::new("kiln_execution_gas", "Gas used per execution, by kind")
+                .buckets(exponential_buckets(100.0, 10.0, 9)?),
             &["kind"],
         )?;
         registry.register(Box::new(gas_used.clone()))?;

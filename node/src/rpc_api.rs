@@ -232,6 +232,19 @@ fn result(outcome: Outcome, profile: Option<Vec<BlockGas>>) -> ExecutionResult {
 impl NodeApi for NodeService {
     fn dry_run_refine(&self, request: RefineParams) -> Result<ExecutionResult, ApiError> {
         check_profiled_gas(request.profile, request.gas)?;
+        let p = &self.executor.spec().protocol;
+        if request.core >= p.num_cores {
+            return Err(ApiError::InvalidParams(format!(
+                "core: {} is not below the chain's num_cores ({})",
+                request.core, p.num_cores
+            )));
+        }
+        if request.item_index >= u32::from(p.max_work_items) {
+            return Err(ApiError::InvalidParams(format!(
+                "itemIndex: {} is not below the chain's max_work_items ({})",
+                request.item_index, p.max_work_items
+            )));
+        }
         let call = RefineRequest {
             service: request.service,
             payload: request.payload.0,
@@ -324,6 +337,20 @@ impl NodeApi for NodeService {
         }
         let code_hash = blake2b_256(&code);
         let service = request.service;
+        // A new service must at least afford its code (GP's threshold balance).
+        let p = &spec.protocol;
+        let needed = p
+            .base_deposit
+            .saturating_add(p.item_deposit.saturating_mul(u64::from(LOOKUP_ITEMS)))
+            .saturating_add(
+                p.byte_deposit
+                    .saturating_mul(LOOKUP_BYTES.saturating_add(code.len() as u64)),
+            );
+        if let Some(balance) = request.balance.filter(|&b| b < needed) {
+            return Err(ApiError::InvalidParams(format!(
+                "balance: {balance} is below the {needed} a service with this code must hold"
+            )));
+        }
         let created = self
             .executor
             .update_state(|state| {
@@ -343,9 +370,13 @@ impl NodeApi for NodeService {
                     None => {
                         let p = &spec.protocol;
                         let bytes = LOOKUP_BYTES + code.len() as u64;
-                        let minimum = p.base_deposit
-                            + p.item_deposit * u64::from(LOOKUP_ITEMS)
-                            + p.byte_deposit * (bytes + UPLOAD_DEFAULT_STORAGE);
+                        let minimum = p
+                            .base_deposit
+                            .saturating_add(p.item_deposit.saturating_mul(u64::from(LOOKUP_ITEMS)))
+                            .saturating_add(
+                                p.byte_deposit
+                                    .saturating_mul(bytes.saturating_add(UPLOAD_DEFAULT_STORAGE)),
+                            );
                         let account = ServiceAccount {
                             code_hash,
                             balance: request.balance.unwrap_or(minimum),

@@ -97,6 +97,10 @@ pub fn run_node(options: RunOptions, out: &mut dyn Write) -> Result<()> {
         RunBackend::Recompiler => Backend::Recompiler,
     };
     let registry = Registry::new();
+    // process_open_fds, process_resident_memory_bytes, … (Linux).
+    registry.register(Box::new(
+        prometheus::process_collector::ProcessCollector::for_self(),
+    ))?;
     let node_metrics = NodeMetrics::register(&registry)?;
     let rpc_metrics = RpcMetrics::register(&registry)?;
     let config = ExecutorConfig {
@@ -122,9 +126,7 @@ pub fn run_node(options: RunOptions, out: &mut dyn Write) -> Result<()> {
         ..ServerConfig::default()
     };
     let drained = runtime.block_on(async {
-        let rpc = RpcServer::start(server_config, service, rpc_metrics)
-            .await
-            .with_context(|| format!("serving JSON-RPC on {}", options.rpc_addr))?;
+        // Metrics first: if its port is taken, the node stops before serving any call.
         let cache = executor.cache().clone();
         let scrape_metrics = node_metrics.clone();
         let metrics = MetricsServer::start(
@@ -134,6 +136,9 @@ pub fn run_node(options: RunOptions, out: &mut dyn Write) -> Result<()> {
         )
         .await
         .with_context(|| format!("serving metrics on {}", options.metrics_addr))?;
+        let rpc = RpcServer::start(server_config, service, rpc_metrics)
+            .await
+            .with_context(|| format!("serving JSON-RPC on {}", options.rpc_addr))?;
         tracing::info!(
             chain,
             state = %db_path.display(),

@@ -319,7 +319,7 @@ async fn every_method_works_metrics_move_and_the_node_stops_cleanly() {
         ),
         ("kiln_compiles_total", 2.0),
         ("kiln_code_cache_hits_total", 1.0),
-        ("kiln_execution_gas_used_count{kind=\"refine\"}", 4.0),
+        ("kiln_execution_gas_count{kind=\"refine\"}", 4.0),
     ] {
         assert!(sample(&after, metric) >= at_least, "{metric}:\n{after}");
     }

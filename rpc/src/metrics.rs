@@ -16,6 +16,7 @@ use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 pub struct RpcMetrics {
     requests: IntCounterVec,
     duration: HistogramVec,
+    in_flight: prometheus::IntGauge,
 }
 
 impl RpcMetrics {
@@ -36,9 +37,23 @@ impl RpcMetrics {
             .buckets(prometheus::exponential_buckets(0.00005, 4.0, 11)?),
             &["method"],
         )?;
+        let in_flight = prometheus::IntGauge::new(
+            "kiln_rpc_executions_in_flight",
+            "Executions queued or running on the execution pool",
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(duration.clone()))?;
-        Ok(Self { requests, duration })
+        registry.register(Box::new(in_flight.clone()))?;
+        Ok(Self {
+            requests,
+            duration,
+            in_flight,
+        })
+    }
+
+    /// The gauge of executions queued or running.
+    pub fn in_flight(&self) -> prometheus::IntGauge {
+        self.in_flight.clone()
     }
 
     fn observe(&self, method: &str, error: Option<i32>, started: Instant) {

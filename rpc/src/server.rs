@@ -67,23 +67,26 @@ struct Shared {
     /// State reads running at once.
     reads: Arc<tokio::sync::Semaphore>,
     in_flight: Arc<AtomicU64>,
+    in_flight_gauge: prometheus::IntGauge,
     stopping: AtomicBool,
     config: ServerConfig,
 }
 
 /// Counts an execution in flight while alive.
-struct InFlight(Arc<AtomicU64>);
+struct InFlight(Arc<AtomicU64>, prometheus::IntGauge);
 
 impl InFlight {
-    fn new(counter: &Arc<AtomicU64>) -> Self {
+    fn new(counter: &Arc<AtomicU64>, gauge: &prometheus::IntGauge) -> Self {
         counter.fetch_add(1, Ordering::SeqCst);
-        Self(counter.clone())
+        gauge.inc();
+        Self(counter.clone(), gauge.clone())
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+        self.1.dec();
     }
 }
 
@@ -99,7 +102,7 @@ impl Handlers {
         let shared = &self.0;
         // Counted before the check, so that a shutdown that sees no call in flight sees this
         // one refused.
-        let in_flight = InFlight::new(&shared.in_flight);
+        let in_flight = InFlight::new(&shared.in_flight, &shared.in_flight_gauge);
         if shared.stopping.load(Ordering::SeqCst) {
             return Err(ApiError::Stopping);
         }
@@ -248,6 +251,7 @@ impl RpcServer {
             pool: ExecPool::new(config.execution_slots, config.queue)?,
             reads: Arc::new(tokio::sync::Semaphore::new(READ_SLOTS)),
             in_flight: Arc::new(AtomicU64::new(0)),
+            in_flight_gauge: metrics.in_flight(),
             stopping: AtomicBool::new(false),
             config: config.clone(),
         });
