@@ -276,6 +276,20 @@ pub fn run_kiln(workload: &GuestWorkload, code: &Code) -> (Vec<u8>, i64) {
     (out, gas - vm.gas())
 }
 
+/// `fib_recur(n)` through the kernel on `backend` (a child VM per call); the root's exit.
+pub fn fib_recur_kernel(n: u64, backend: Backend) -> kiln_pvm::KernelExit {
+    let program = program("fib_recur");
+    let mut kernel = kiln_pvm::Kernel::new(
+        &program,
+        &n.to_le_bytes(),
+        i64::MAX / 4,
+        kiln_profile(false),
+        backend,
+    )
+    .expect("an invocation");
+    kernel.run()
+}
+
 /// Native recursive fib (fib_recur's computation, one call per node of the call tree).
 pub fn native_fib_recur(n: u64) -> u64 {
     if n < 2 {

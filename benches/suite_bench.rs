@@ -135,27 +135,13 @@ fn bench(c: &mut Criterion) {
 
 /// fib_recur(20) through the kernel (21,891 child VMs) against native recursion.
 fn fib_recur(c: &mut Criterion) {
-    use kiln_pvm::kernel::{Kernel, KernelExit};
-    let program =
-        kiln_pvm::StandardProgram::parse(kiln_guests::program("fib_recur").unwrap()).unwrap();
     let n = 20u64;
-    let expected = KernelExit::Halt(suite::native_fib_recur(n).to_le_bytes().to_vec());
+    let expected = kiln_pvm::KernelExit::Halt(suite::native_fib_recur(n).to_le_bytes().to_vec());
     let mut group = c.benchmark_group("suite-fib_recur");
     group.sample_size(10);
     for (name, backend) in kiln_backends() {
-        let run = || {
-            let mut kernel = Kernel::new(
-                &program,
-                &n.to_le_bytes(),
-                i64::MAX / 4,
-                suite::kiln_profile(false),
-                backend,
-            )
-            .unwrap();
-            kernel.run()
-        };
-        assert_eq!(run(), expected, "{name}");
-        group.bench_function(name, |b| b.iter(run));
+        assert_eq!(suite::fib_recur_kernel(n, backend), expected, "{name}");
+        group.bench_function(name, |b| b.iter(|| suite::fib_recur_kernel(n, backend)));
     }
     group.bench_function("native", |b| {
         b.iter(|| suite::native_fib_recur(std::hint::black_box(n)))

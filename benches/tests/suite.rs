@@ -55,20 +55,13 @@ fn every_workload_agrees_with_native_and_polkavm_on_output_and_gas() {
 
 #[test]
 fn fib_recur_agrees_with_native_recursion() {
-    use kiln_pvm::kernel::{Kernel, KernelExit};
-    let program =
-        kiln_pvm::StandardProgram::parse(kiln_guests::program("fib_recur").unwrap()).unwrap();
+    use kiln_pvm::KernelExit;
     for &backend in Backend::available() {
-        let n = 12u64;
-        let mut kernel = Kernel::new(
-            &program,
-            &n.to_le_bytes(),
-            i64::MAX / 4,
-            suite::kiln_profile(false),
-            backend,
-        )
-        .unwrap();
-        let expected = suite::native_fib_recur(n).to_le_bytes().to_vec();
-        assert_eq!(kernel.run(), KernelExit::Halt(expected), "{backend:?}");
+        let expected = suite::native_fib_recur(12).to_le_bytes().to_vec();
+        assert_eq!(
+            suite::fib_recur_kernel(12, backend),
+            KernelExit::Halt(expected),
+            "{backend:?}"
+        );
     }
 }

@@ -11,8 +11,6 @@ use kiln_state::{Changes, ServiceAccount, StateDb, StateError};
 pub const LOOKUP_ITEMS: u32 = 2;
 /// … and 81 bytes plus the preimage.
 pub const LOOKUP_BYTES: u64 = 81;
-/// GP's footprint of one storage item: 34 bytes plus key and value.
-const STORAGE_ITEM_BYTES: u64 = 34;
 
 /// Opens (or creates) the state at `path` for `spec`, applying its genesis if it has not been.
 /// A database of another chain or schema is refused.
@@ -30,18 +28,14 @@ pub fn genesis_changes(spec: &ChainSpec) -> Changes {
     let mut changes = Changes::default();
     for service in &spec.genesis.services {
         let code_hash = blake2b_256(&service.code);
-        let storage_bytes: u64 = service
-            .storage
-            .iter()
-            .map(|(k, v)| STORAGE_ITEM_BYTES + k.len() as u64 + v.len() as u64)
-            .sum();
+        // The footprint counts the code's lookup entry and every storage item (GP's a_i, a_o).
         let account = ServiceAccount {
             code_hash,
             balance: service.balance,
             min_item_gas: service.min_item_gas,
             min_memo_gas: service.min_memo_gas,
-            storage_bytes: storage_bytes + LOOKUP_BYTES + service.code.len() as u64,
-            storage_items: service.storage.len() as u32 + LOOKUP_ITEMS,
+            storage_bytes: service.octets(),
+            storage_items: u32::try_from(service.items()).unwrap_or(u32::MAX),
             gratis_storage: service.gratis_storage,
             created_slot: spec.genesis.slot,
             last_accumulation_slot: 0,
