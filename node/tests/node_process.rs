@@ -544,3 +544,56 @@ fn a_signal_during_start_up_stops_the_node_cleanly_once_it_is_up() {
     let node = Node::start(dir.path(), &[]);
     assert!(node.stop().success());
 }
+
+#[test]
+fn idle_and_slow_connections_cannot_hold_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &["--rpc-max-connections", "4"]);
+    // Every connection slot taken: two connections that never send anything, two that start
+    // a request and never finish its headers.
+    let mut hogs = Vec::new();
+    for i in 0..4 {
+        let mut s = TcpStream::connect(node.rpc).unwrap();
+        if i % 2 == 1 {
+            s.write_all(b"POST / HTTP/1.1\r\nHost: kiln\r\nContent-")
+                .unwrap();
+        }
+        hogs.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    // A real client still gets an answer: the hogs are closed after the first-request
+    // timeout (10 s) and its connection is accepted then.
+    let started = std::time::Instant::now();
+    let mut client = TcpStream::connect(node.rpc).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let health = br#"{"jsonrpc":"2.0","id":1,"method":"kiln_health","params":[]}"#;
+    let (status, reply) = exchange(&mut client, &post(health)).unwrap();
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&reply).contains("\"ok\""));
+    assert!(started.elapsed() < Duration::from_secs(25));
+    // The hogs were closed by the node.
+    for mut hog in hogs {
+        hog.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 256];
+        // Whatever the node says first (a 408, say), the connection then ends; a read that
+        // times out means it is still open.
+        loop {
+            match hog.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    panic!("a hog connection is still open")
+                }
+                Err(_) => break, // reset by the node
+            }
+        }
+    }
+    assert!(node.stop().success());
+}

@@ -11,6 +11,7 @@
 
 #![warn(missing_docs)]
 
+mod accept;
 pub mod api;
 pub mod error;
 pub mod metrics;

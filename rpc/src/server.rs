@@ -212,6 +212,9 @@ impl KilnApiServer for Handlers {
 /// A running server.
 pub struct RpcServer {
     handle: ServerHandle,
+    /// Tells the accept loop and every connection to stop.
+    stop: tokio::sync::watch::Sender<bool>,
+    accepting: tokio::task::JoinHandle<()>,
     addr: SocketAddr,
     shared: Arc<Shared>,
 }
@@ -269,17 +272,32 @@ impl RpcServer {
             .set_message_buffer_capacity(16)
             .enable_ws_ping(jsonrpsee::server::PingConfig::new())
             .build();
-        let server = Server::builder()
+        let builder = Server::builder()
             .set_config(limits)
             .set_rpc_middleware(middleware)
-            .build(config.addr)
-            .await?;
-        let addr = server.local_addr()?;
-        let handle = server.start(module);
+            .to_service_builder();
+        let listener = tokio::net::TcpListener::bind(config.addr).await?;
+        let addr = listener.local_addr()?;
+        let (stop_handle, handle) = jsonrpsee::server::stop_channel();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let methods: jsonrpsee::Methods = module.into();
+        let make = move || {
+            hyper_util::service::TowerToHyperService::new(
+                builder.clone().build(methods.clone(), stop_handle.clone()),
+            )
+        };
+        let accepting = tokio::spawn(crate::accept::serve(
+            listener,
+            make,
+            config.max_connections as usize,
+            stopped,
+        ));
         Ok(Self {
             handle,
             addr,
             shared,
+            stop,
+            accepting,
         })
     }
 
@@ -297,14 +315,15 @@ impl RpcServer {
     /// then the server closes. Returns whether everything finished in time.
     pub async fn shutdown(self, drain: Duration) -> bool {
         self.shared.stopping.store(true, Ordering::SeqCst);
+        // No new connections; open ones finish the request they are answering and close.
+        let _ = self.stop.send(true);
         let deadline = Instant::now() + drain;
         while self.in_flight() > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let drained = self.in_flight() == 0;
         let _ = self.handle.stop();
-        // Open connections are closed by the server; never wait for them without bound.
-        let closed = tokio::time::timeout(Duration::from_secs(5), self.handle.stopped()).await;
-        drained && closed.is_ok()
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.accepting).await;
+        drained
     }
 }
