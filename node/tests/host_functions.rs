@@ -398,7 +398,7 @@ fn guests_cannot_make_the_host_work_or_allocate_without_bound() {
             ),
             1 << 40,
         ),
-        // 1 MiB values written 70 times: the 64 MiB per-invocation budget answers FULL.
+        // 1 MiB values written 70 times: the 8 MiB per-invocation budget answers FULL.
         big_service(
             201,
             &format!(

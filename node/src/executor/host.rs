@@ -20,12 +20,12 @@ use super::{ExecError, LogLine};
 /// finds nothing).
 pub(super) const MAX_KEY_BYTES: usize = 1 << 20;
 /// Longest storage value (a longer `write` answers `FULL`).
-pub(super) const MAX_VALUE_BYTES: usize = 16 << 20;
+pub(super) const MAX_VALUE_BYTES: usize = 4 << 20;
 /// Longest log target or message kept (longer ones are cut).
 const MAX_LOG_BYTES: usize = 4096;
 /// Key and value bytes one invocation may write in all (more `write`s answer `FULL`): the
-/// overlay holding them is host memory.
-pub(super) const MAX_WRITTEN_BYTES: u64 = 64 << 20;
+/// overlay holding them is host memory, and a result listing them must fit a 32 MiB response.
+pub(super) const MAX_WRITTEN_BYTES: u64 = 8 << 20;
 
 /// The invocation the host functions serve, with what `fetch` can return.
 pub(super) enum Invocation<'a> {
