@@ -24,6 +24,10 @@ use crate::types::{
 /// State reads (`kiln_storage`, `kiln_code`, …) running at once; more wait for a slot.
 const READ_SLOTS: usize = 16;
 
+/// Input bytes queued and running calls may hold in all (one call alone is always admitted
+/// when nothing else is held).
+const QUEUED_BYTES: u64 = 256 << 20;
+
 /// Calls in one JSON-RPC batch.
 const MAX_BATCH: u32 = 64;
 
@@ -68,6 +72,8 @@ struct Shared {
     reads: Arc<tokio::sync::Semaphore>,
     in_flight: Arc<AtomicU64>,
     in_flight_gauge: prometheus::IntGauge,
+    /// Input bytes held by queued and running calls.
+    queued_bytes: Arc<AtomicU64>,
     stopping: AtomicBool,
     config: ServerConfig,
 }
@@ -90,6 +96,43 @@ impl Drop for InFlight {
     }
 }
 
+/// Bytes of input held by queued and running calls, released when the call ends.
+struct QueuedBytes(Arc<AtomicU64>, u64);
+
+impl QueuedBytes {
+    /// Admits `bytes` more unless that passes `QUEUED_BYTES`.
+    fn admit(total: &Arc<AtomicU64>, bytes: usize) -> Option<Self> {
+        let bytes = bytes as u64;
+        let before = total.fetch_add(bytes, Ordering::SeqCst);
+        if before.saturating_add(bytes) > QUEUED_BYTES && before > 0 {
+            total.fetch_sub(bytes, Ordering::SeqCst);
+            return None;
+        }
+        Some(Self(total.clone(), bytes))
+    }
+}
+
+impl Drop for QueuedBytes {
+    fn drop(&mut self) {
+        self.0.fetch_sub(self.1, Ordering::SeqCst);
+    }
+}
+
+/// Input bytes of an accumulate's operands.
+fn operand_bytes(request: &AccumulateParams) -> usize {
+    request
+        .operands
+        .iter()
+        .map(|o| {
+            let ok = match &o.result {
+                crate::types::WorkResultParam::Ok(bytes) => bytes.0.len(),
+                crate::types::WorkResultParam::Error(e) => e.len(),
+            };
+            160 + ok + o.auth_output.0.len()
+        })
+        .sum()
+}
+
 #[derive(Clone)]
 struct Handlers(Arc<Shared>);
 
@@ -97,6 +140,7 @@ impl Handlers {
     /// Runs `f` on the execution pool, waiting at most the call timeout.
     async fn execute<T: Send + 'static>(
         &self,
+        bytes: usize,
         f: impl FnOnce(&dyn NodeApi) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let shared = &self.0;
@@ -106,6 +150,9 @@ impl Handlers {
         if shared.stopping.load(Ordering::SeqCst) {
             return Err(ApiError::Stopping);
         }
+        // Queued and running calls hold their inputs: admit them against a byte budget too.
+        let held = QueuedBytes::admit(&shared.queued_bytes, bytes).ok_or(ApiError::Busy)?;
+        let in_flight = (in_flight, held);
         let limit = shared.config.call_timeout;
         let api = shared.api.clone();
         // The run keeps its worker until it ends, also when the caller stops waiting: gas
@@ -154,19 +201,26 @@ impl Handlers {
 #[async_trait]
 impl KilnApiServer for Handlers {
     async fn dry_run_refine(&self, request: RefineParams) -> RpcResult<ExecutionResult> {
-        Ok(self.execute(move |api| api.dry_run_refine(request)).await?)
+        let bytes = request.payload.0.len();
+        Ok(self
+            .execute(bytes, move |api| api.dry_run_refine(request))
+            .await?)
     }
 
     async fn dry_run_accumulate(&self, request: AccumulateParams) -> RpcResult<ExecutionResult> {
         Ok(self
-            .execute(move |api| api.dry_run_accumulate(request))
+            .execute(operand_bytes(&request), move |api| {
+                api.dry_run_accumulate(request)
+            })
             .await?)
     }
 
     async fn apply_accumulate(&self, request: AccumulateParams) -> RpcResult<ExecutionResult> {
         self.0.api.dev_methods()?;
         Ok(self
-            .execute(move |api| api.apply_accumulate(request))
+            .execute(operand_bytes(&request), move |api| {
+                api.apply_accumulate(request)
+            })
             .await?)
     }
 
@@ -192,7 +246,10 @@ impl KilnApiServer for Handlers {
 
     async fn upload_code(&self, request: UploadCodeParams) -> RpcResult<UploadResult> {
         self.0.api.dev_methods()?;
-        Ok(self.execute(move |api| api.upload_code(request)).await?)
+        let bytes = request.code.0.len();
+        Ok(self
+            .execute(bytes, move |api| api.upload_code(request))
+            .await?)
     }
 
     async fn health(&self) -> RpcResult<Health> {
@@ -255,6 +312,7 @@ impl RpcServer {
             reads: Arc::new(tokio::sync::Semaphore::new(READ_SLOTS)),
             in_flight: Arc::new(AtomicU64::new(0)),
             in_flight_gauge: metrics.in_flight(),
+            queued_bytes: Arc::new(AtomicU64::new(0)),
             stopping: AtomicBool::new(false),
             config: config.clone(),
         });
@@ -325,5 +383,25 @@ impl RpcServer {
         let _ = self.handle.stop();
         let _ = tokio::time::timeout(Duration::from_secs(1), self.accepting).await;
         drained
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queued_bytes_are_admitted_within_the_budget_and_released() {
+        let total = Arc::new(AtomicU64::new(0));
+        // One call alone is admitted whatever its size.
+        let big = QueuedBytes::admit(&total, (QUEUED_BYTES + 1) as usize).unwrap();
+        assert!(QueuedBytes::admit(&total, 1).is_none(), "over the budget");
+        drop(big);
+        assert_eq!(total.load(Ordering::SeqCst), 0);
+        let half = QueuedBytes::admit(&total, (QUEUED_BYTES / 2) as usize).unwrap();
+        let other = QueuedBytes::admit(&total, (QUEUED_BYTES / 2) as usize).unwrap();
+        assert!(QueuedBytes::admit(&total, 1).is_none());
+        drop((half, other));
+        assert!(QueuedBytes::admit(&total, 1).is_some());
     }
 }
