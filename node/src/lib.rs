@@ -7,6 +7,7 @@ pub mod code_cache;
 pub mod conformance;
 pub mod executor;
 pub mod genesis;
+pub mod jit;
 pub mod metrics;
 pub mod rpc_api;
 pub mod run;
