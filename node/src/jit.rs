@@ -86,6 +86,8 @@ pub struct JitConfig {
     pub ageing: Duration,
     /// Lossy event queue length.
     pub events: usize,
+    /// Told of each successful compile: its duration and bytes of machine code.
+    pub on_compiled: Option<Arc<dyn Fn(Duration, usize) + Send + Sync>>,
 }
 
 impl Default for JitConfig {
@@ -101,6 +103,7 @@ impl Default for JitConfig {
             backoff: Duration::from_secs(5),
             ageing: Duration::from_secs(60),
             events: 4096,
+            on_compiled: None,
         }
     }
 }
@@ -299,14 +302,24 @@ fn coordinate(config: JitConfig, shared: Arc<Shared>, incoming: Receiver<Event>)
     let (jobs, job_queue) = bounded::<(JitKey, u64, Arc<PreparedCode>)>(config.max_pending);
     let (results, done) = bounded::<Done>(config.max_pending.max(1));
     for i in 0..config.workers.max(1) {
-        let (job_queue, results, compiler) =
-            (job_queue.clone(), results.clone(), config.compiler.clone());
+        let (job_queue, results, compiler, on_compiled) = (
+            job_queue.clone(),
+            results.clone(),
+            config.compiler.clone(),
+            config.on_compiled.clone(),
+        );
         let _ = std::thread::Builder::new()
             .name(format!("kiln-jit-{i}"))
             .spawn(move || {
                 for (key, generation, interpreted) in job_queue {
+                    let started = Instant::now();
                     let result = catch_unwind(AssertUnwindSafe(|| compiler(&interpreted)))
                         .unwrap_or_else(|_| Err("the compiler panicked".into()));
+                    if let (Ok(code), Some(observe)) = (&result, &on_compiled) {
+                        let _ = catch_unwind(AssertUnwindSafe(|| {
+                            observe(started.elapsed(), code.bytes)
+                        }));
+                    }
                     if results
                         .send(Done {
                             key,

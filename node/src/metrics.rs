@@ -31,10 +31,28 @@ pub struct NodeMetrics {
     host_calls: IntCounterVec,
     /// The cache counters as last copied (the cache keeps its own).
     synced: Arc<Mutex<CacheStats>>,
+    jit_lookups: IntCounterVec,
+    jit_dropped: IntCounter,
+    jit_compiles: IntCounterVec,
+    jit_evictions: IntCounter,
+    jit_resident_bytes: IntGauge,
+    /// The JIT counters as last copied.
+    jit_synced: Arc<Mutex<[u64; 8]>>,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str) -> prometheus::Result<IntCounter> {
     let c = IntCounter::new(name, help)?;
+    registry.register(Box::new(c.clone()))?;
+    Ok(c)
+}
+
+fn counter_vec(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntCounterVec> {
+    let c = IntCounterVec::new(Opts::new(name, help), labels)?;
     registry.register(Box::new(c.clone()))?;
     Ok(c)
 }
@@ -118,7 +136,73 @@ impl NodeMetrics {
             execution_seconds,
             host_calls,
             synced: Arc::default(),
+            jit_lookups: counter_vec(
+                registry,
+                "kiln_jit_lookups_total",
+                "JIT lookups by result (hit: compiled code ran; miss: the interpreter ran)",
+                &["result"],
+            )?,
+            jit_dropped: counter(
+                registry,
+                "kiln_jit_events_dropped_total",
+                "Observations dropped because the JIT's event queue was full",
+            )?,
+            jit_compiles: counter_vec(
+                registry,
+                "kiln_jit_compiles_total",
+                "Background compiles by outcome (started, succeeded, failed, stale)",
+                &["outcome"],
+            )?,
+            jit_evictions: counter(
+                registry,
+                "kiln_jit_evictions_total",
+                "Compiled programs evicted from residency",
+            )?,
+            jit_resident_bytes: gauge(
+                registry,
+                "kiln_jit_resident_bytes",
+                "Bytes of compiled code resident in the JIT",
+            )?,
+            jit_synced: Arc::default(),
         })
+    }
+
+    /// Brings the JIT figures up to date (before a scrape).
+    pub fn sync_jit(&self, stats: &crate::jit::JitStats) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut last = self.jit_synced.lock().unwrap_or_else(|p| p.into_inner());
+        let now = [
+            stats.hits.load(Relaxed),
+            stats.misses.load(Relaxed),
+            stats.dropped.load(Relaxed),
+            stats.compiles_started.load(Relaxed),
+            stats.compiles_succeeded.load(Relaxed),
+            stats.compiles_failed.load(Relaxed),
+            stats.stale_results.load(Relaxed),
+            stats.evictions.load(Relaxed),
+        ];
+        let delta = |i: usize| now[i].saturating_sub(last[i]);
+        self.jit_lookups
+            .with_label_values(&["hit"])
+            .inc_by(delta(0));
+        self.jit_lookups
+            .with_label_values(&["miss"])
+            .inc_by(delta(1));
+        self.jit_dropped.inc_by(delta(2));
+        for (i, outcome) in [
+            (3, "started"),
+            (4, "succeeded"),
+            (5, "failed"),
+            (6, "stale"),
+        ] {
+            self.jit_compiles
+                .with_label_values(&[outcome])
+                .inc_by(delta(i));
+        }
+        self.jit_evictions.inc_by(delta(7));
+        self.jit_resident_bytes
+            .set(stats.resident_bytes.load(Relaxed) as i64);
+        *last = now;
     }
 
     /// Records one preparation.

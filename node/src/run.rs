@@ -17,6 +17,7 @@ use prometheus::Registry;
 
 use crate::executor::{ExecutorConfig, ServiceExecutor};
 use crate::genesis::open_state;
+use crate::jit::{Jit, JitConfig};
 use crate::metrics::NodeMetrics;
 use crate::rpc_api::NodeService;
 
@@ -67,6 +68,18 @@ pub struct RunOptions {
     /// Compiled-code cache budget, MiB.
     #[arg(long, default_value_t = 256)]
     pub code_cache_mib: usize,
+    /// Calls a program needs before it is compiled in the background (with `--backend auto`).
+    #[arg(long, default_value_t = 2)]
+    pub jit_threshold: u32,
+    /// Background compiler threads.
+    #[arg(long, default_value_t = 1)]
+    pub jit_workers: usize,
+    /// Resident compiled code, MiB.
+    #[arg(long, default_value_t = 256)]
+    pub jit_budget_mib: usize,
+    /// With `--backend auto`, compile every program on its first call instead of tiering.
+    #[arg(long)]
+    pub no_jit: bool,
 }
 
 /// Runs the node until SIGINT or SIGTERM. The addresses it listens on are written to `out`
@@ -111,7 +124,23 @@ pub fn run_node(options: RunOptions, out: &mut dyn Write) -> Result<()> {
         ..ExecutorConfig::default()
     };
     let chain = spec.id.clone();
-    let executor = Arc::new(ServiceExecutor::new(state.clone(), Arc::new(spec), config));
+    let mut executor = ServiceExecutor::new(state.clone(), Arc::new(spec), config);
+    if matches!(options.backend, RunBackend::Auto)
+        && !options.no_jit
+        && Backend::RECOMPILER_AVAILABLE
+    {
+        let recorder = node_metrics.clone();
+        let jit = Jit::start(JitConfig {
+            threshold: options.jit_threshold.max(1),
+            workers: options.jit_workers.max(1),
+            budget_bytes: options.jit_budget_mib.saturating_mul(1 << 20),
+            on_compiled: Some(Arc::new(move |took, bytes| recorder.compiled(took, bytes))),
+            ..JitConfig::default()
+        })
+        .context("starting the JIT coordinator")?;
+        executor = executor.with_jit(Arc::new(jit));
+    }
+    let executor = Arc::new(executor);
     let recorder = node_metrics.clone();
     executor
         .cache()
@@ -128,11 +157,17 @@ pub fn run_node(options: RunOptions, out: &mut dyn Write) -> Result<()> {
     let drained = runtime.block_on(async {
         // Metrics first: if its port is taken, the node stops before serving any call.
         let cache = executor.cache().clone();
+        let jit = executor.jit().cloned();
         let scrape_metrics = node_metrics.clone();
         let metrics = MetricsServer::start(
             options.metrics_addr,
             registry,
-            Arc::new(move || scrape_metrics.sync_cache(&cache)),
+            Arc::new(move || {
+                scrape_metrics.sync_cache(&cache);
+                if let Some(jit) = &jit {
+                    scrape_metrics.sync_jit(jit.stats());
+                }
+            }),
         )
         .await
         .with_context(|| format!("serving metrics on {}", options.metrics_addr))?;

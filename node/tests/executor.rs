@@ -500,3 +500,68 @@ fn a_process_killed_in_the_middle_of_accumulates_leaves_a_consistent_database() 
     }
     assert!(last > 0, "the child never committed");
 }
+
+#[test]
+fn tiered_execution_gives_the_interpreters_results_and_gas_whichever_tier_runs() {
+    use kiln_node::jit::{Jit, JitConfig};
+    if !Backend::RECOMPILER_AVAILABLE {
+        return;
+    }
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let reference = executor(dir_a.path(), Backend::Interpreter);
+    let spec = spec();
+    let db = open_state(dir_b.path(), &spec).unwrap();
+    break_code(&db, &spec);
+    let jit = Arc::new(
+        Jit::start(JitConfig {
+            threshold: 2,
+            ..JitConfig::default()
+        })
+        .unwrap(),
+    );
+    let tiered = ServiceExecutor::new(Arc::new(db), Arc::new(spec), ExecutorConfig::default())
+        .with_jit(jit.clone());
+    let mut backends = Vec::new();
+    for i in 0..12u8 {
+        let payload = [b'a' + i; 5];
+        let calls: [(u32, bool); 3] = [(COUNTER, true), (COUNTER, false), (LOOPS, false)];
+        for (service, refining) in calls {
+            let (a, b) = if refining {
+                let r = refine(service, &payload, 100_000);
+                (reference.refine(&r).unwrap(), tiered.refine(&r).unwrap())
+            } else {
+                let r = accumulate(service, 100_000);
+                (
+                    reference.accumulate(&r, Mode::Commit).unwrap(),
+                    tiered.accumulate(&r, Mode::Commit).unwrap(),
+                )
+            };
+            assert_eq!(comparable(&a), comparable(&b), "call {i} to {service}");
+            if service == COUNTER && refining {
+                backends.push(b.backend);
+            }
+        }
+        if i == 2 {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while jit.resident() < 2 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the hot code never compiled"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+    }
+    assert_eq!(
+        backends[0],
+        Backend::Interpreter,
+        "cold code is interpreted"
+    );
+    assert_eq!(
+        *backends.last().unwrap(),
+        Backend::Recompiler,
+        "hot code is compiled"
+    );
+    assert_eq!(counter(reference.state().as_ref()), Some(12));
+    assert_eq!(counter(tiered.state().as_ref()), Some(12));
+}

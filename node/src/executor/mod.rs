@@ -22,6 +22,7 @@ use kiln_pvm::{Backend, Kernel, KernelExit};
 use kiln_state::{Changes, Hash, Overlay, ServiceId, StateDb, StateError, StateRead};
 
 use crate::code_cache::{CodeCache, CodeError, CodeKey, PreparedCode};
+use crate::jit::{Jit, JitKey};
 pub use args::{AccumulateOperand, WorkResult};
 use host::{HostEnv, Invocation};
 pub use profile::BlockGas;
@@ -202,6 +203,9 @@ pub struct ServiceExecutor {
     spec: Arc<ChainSpec>,
     cache: Arc<CodeCache>,
     config: ExecutorConfig,
+    /// With `Backend::Auto`: tiered execution (interpreted until hot, then compiled in the
+    /// background). Without it, `Auto` compiles on first use.
+    jit: Option<Arc<Jit>>,
 }
 
 impl std::fmt::Debug for ServiceExecutor {
@@ -232,7 +236,19 @@ impl ServiceExecutor {
             spec,
             cache,
             config,
+            jit: None,
         }
+    }
+
+    /// Runs `Backend::Auto` code tiered through `jit`: interpreted until hot, then compiled.
+    pub fn with_jit(mut self, jit: Arc<Jit>) -> Self {
+        self.jit = Some(jit);
+        self
+    }
+
+    /// The JIT coordinator, when execution is tiered.
+    pub fn jit(&self) -> Option<&Arc<Jit>> {
+        self.jit.as_ref()
     }
 
     /// The code cache.
@@ -417,7 +433,8 @@ impl ServiceExecutor {
             backend: resolved(self.config.backend),
             elapsed: Duration::ZERO,
         };
-        let backend = if profile {
+        let tiered = !profile && self.config.backend == Backend::Auto && self.jit.is_some();
+        let backend = if profile || tiered {
             Backend::Interpreter
         } else {
             self.config.backend
@@ -427,6 +444,13 @@ impl ServiceExecutor {
             Err(CodeError::Missing(hex(&account.code_hash)))
         } else {
             self.prepare(base, service, &account.code_hash, backend)
+        };
+        let prepared = match (prepared, &self.jit) {
+            (Ok(interpreted), Some(jit)) if tiered => Ok(jit.lookup(
+                &JitKey::new(account.code_hash, self.spec.pvm.profile),
+                &interpreted,
+            )),
+            (prepared, _) => prepared,
         };
         let prepared = match prepared {
             Ok(prepared) => prepared,
