@@ -113,11 +113,7 @@ impl GenesisService {
 
     /// GP `a_t = max(0, B_S + B_I·a_i + B_L·a_o − a_f)`, the balance the account must hold.
     pub fn min_balance(&self, protocol: &ProtocolParams) -> u64 {
-        let total = u128::from(protocol.base_deposit)
-            + u128::from(protocol.item_deposit) * u128::from(self.items())
-            + u128::from(protocol.byte_deposit) * u128::from(self.octets());
-        let due = total.saturating_sub(u128::from(self.gratis_storage));
-        u64::try_from(due).unwrap_or(u64::MAX)
+        protocol.threshold_balance(self.items(), self.octets(), self.gratis_storage)
     }
 }
 

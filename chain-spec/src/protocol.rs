@@ -120,6 +120,15 @@ pub struct ProtocolParams {
 pub const ENCODED_CONSTANTS_LEN: usize = 134;
 
 impl ProtocolParams {
+    /// GP's threshold balance `a_t = max(0, B_S + B_I·items + B_L·octets − gratis)`: what an
+    /// account with this storage footprint must hold (saturating, never overflowing).
+    pub fn threshold_balance(&self, items: u64, octets: u64, gratis: u64) -> u64 {
+        let total = u128::from(self.base_deposit)
+            + u128::from(self.item_deposit) * u128::from(items)
+            + u128::from(self.byte_deposit) * u128::from(octets);
+        u64::try_from(total.saturating_sub(u128::from(gratis))).unwrap_or(u64::MAX)
+    }
+
     /// The w3f "tiny" parameters (6 validators, 2 cores, 12-slot epochs); see the module docs.
     pub const TINY: ProtocolParams = ProtocolParams {
         num_cores: 2,

@@ -583,6 +583,17 @@ mod tests {
         assert!(jit.shutdown(Duration::from_secs(5)));
     }
 
+    /// A "compiler" that keeps the interpreted code, reporting `bytes`.
+    fn pass_through(bytes: usize) -> Compiler {
+        Arc::new(move |c: &PreparedCode| {
+            Ok(Arc::new(PreparedCode {
+                program: c.program.clone(),
+                code: c.code.clone(),
+                bytes,
+            }))
+        })
+    }
+
     fn config(compiler: Compiler) -> JitConfig {
         JitConfig {
             compiler,
@@ -631,13 +642,10 @@ mod tests {
     #[test]
     fn results_finishing_after_a_clear_are_dropped() {
         let (release, gate) = crossbeam_channel::bounded::<()>(0);
+        let inner = pass_through(10);
         let jit = Jit::start(config(Arc::new(move |c: &PreparedCode| {
             let _ = gate.recv();
-            Ok(Arc::new(PreparedCode {
-                program: c.program.clone(),
-                code: c.code.clone(),
-                bytes: 10,
-            }))
+            inner(c)
         })))
         .unwrap();
         let cold = interpreted();
@@ -659,13 +667,7 @@ mod tests {
     fn the_budget_evicts_the_least_recently_hit_and_disabled_lookups_interpret() {
         let jit = Jit::start(JitConfig {
             budget_bytes: 25,
-            ..config(Arc::new(|c: &PreparedCode| {
-                Ok(Arc::new(PreparedCode {
-                    program: c.program.clone(),
-                    code: c.code.clone(),
-                    bytes: 10,
-                }))
-            }))
+            ..config(pass_through(10))
         })
         .unwrap();
         let cold = interpreted();

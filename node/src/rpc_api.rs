@@ -40,6 +40,8 @@ pub struct NodeService {
     executor: Arc<ServiceExecutor>,
     metrics: NodeMetrics,
     started: Instant,
+    /// The chain spec's hash, computed once (it encodes the whole spec).
+    spec_hash: [u8; 32],
 }
 
 impl std::fmt::Debug for NodeService {
@@ -53,10 +55,12 @@ impl std::fmt::Debug for NodeService {
 impl NodeService {
     /// The API over `executor`, recording into `metrics`.
     pub fn new(executor: Arc<ServiceExecutor>, metrics: NodeMetrics) -> Self {
+        let spec_hash = executor.spec().hash();
         Self {
             executor,
             metrics,
             started: Instant::now(),
+            spec_hash,
         }
     }
 
@@ -339,13 +343,11 @@ impl NodeApi for NodeService {
         let service = request.service;
         // A new service must at least afford its code (GP's threshold balance).
         let p = &spec.protocol;
-        let needed = p
-            .base_deposit
-            .saturating_add(p.item_deposit.saturating_mul(u64::from(LOOKUP_ITEMS)))
-            .saturating_add(
-                p.byte_deposit
-                    .saturating_mul(LOOKUP_BYTES.saturating_add(code.len() as u64)),
-            );
+        let needed = p.threshold_balance(
+            u64::from(LOOKUP_ITEMS),
+            LOOKUP_BYTES.saturating_add(code.len() as u64),
+            0,
+        );
         if let Some(balance) = request.balance.filter(|&b| b < needed) {
             return Err(ApiError::InvalidParams(format!(
                 "balance: {balance} is below the {needed} a service with this code must hold"
@@ -370,13 +372,11 @@ impl NodeApi for NodeService {
                     None => {
                         let p = &spec.protocol;
                         let bytes = LOOKUP_BYTES + code.len() as u64;
-                        let minimum = p
-                            .base_deposit
-                            .saturating_add(p.item_deposit.saturating_mul(u64::from(LOOKUP_ITEMS)))
-                            .saturating_add(
-                                p.byte_deposit
-                                    .saturating_mul(bytes.saturating_add(UPLOAD_DEFAULT_STORAGE)),
-                            );
+                        let minimum = p.threshold_balance(
+                            u64::from(LOOKUP_ITEMS),
+                            bytes.saturating_add(UPLOAD_DEFAULT_STORAGE),
+                            0,
+                        );
                         let account = ServiceAccount {
                             code_hash,
                             balance: request.balance.unwrap_or(minimum),
@@ -417,7 +417,7 @@ impl NodeApi for NodeService {
         Version {
             version: env!("CARGO_PKG_VERSION").to_string(),
             chain: spec.id.clone(),
-            chain_spec_hash: Hash32(spec.hash()),
+            chain_spec_hash: Hash32(self.spec_hash),
             profile: spec.pvm.profile.name(),
             backend: self.executor.backend().name().to_string(),
         }

@@ -305,14 +305,11 @@ fn write(kernel: &mut Kernel, env: &mut HostEnv<'_>) -> Result<Effect, ExecError
 
 /// GP's threshold balance `a_t = max(0, B_S + B_I·a_i + B_L·a_o − a_f)`.
 fn threshold(account: &ServiceAccount, spec: &ChainSpec) -> u64 {
-    let p = &spec.protocol;
-    p.base_deposit
-        .saturating_add(
-            p.item_deposit
-                .saturating_mul(u64::from(account.storage_items)),
-        )
-        .saturating_add(p.byte_deposit.saturating_mul(account.storage_bytes))
-        .saturating_sub(account.gratis_storage)
+    spec.protocol.threshold_balance(
+        u64::from(account.storage_items),
+        account.storage_bytes,
+        account.gratis_storage,
+    )
 }
 
 /// `info` (ω7 = service, ω8 = o, ω9 = f, ω10 = l).
